@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine (Python >= 3.11 with pip; no torch needed):
+#   make verify   set up .venv and run the oracle's report on the reference
+#   make test     set up .venv and run every test, mypy --strict included
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PROFILE ?= quick
+
+.PHONY: verify test setup mypy pytest clean
+
+setup: $(STAMP)
+
+# torch is pinned by constraints.txt to the CPU wheel on this machine's disk; an unpinned torch
+# would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+verify: $(STAMP)
+	$(PY) -m verification check --profile $(PROFILE) --json reports/check.json
+	$(PY) -m verification report --format md --profile $(PROFILE) --output reports/report.md
+
+mypy: $(STAMP)
+	$(PY) -m mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+test: $(STAMP)
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) reports .mypy_cache .pytest_cache .hypothesis

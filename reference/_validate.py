@@ -1,0 +1,142 @@
+"""Input validation shared by every reference function.
+
+Every public function of :mod:`reference` validates its arguments at the top and raises a
+``ValueError`` (or ``TypeError`` for a wrong kind of object) whose message names the argument
+and the rule it broke.  Nothing here is public API; the messages are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+#: Probabilities are accepted when they sum to one within this absolute tolerance.
+PROB_ATOL = 1e-9
+
+
+def as_float_array(x: Any, name: str, ndim: int | None = None) -> FloatArray:
+    """Return ``x`` as a float64 array, checking its number of dimensions and finiteness."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name}: expected an array of numbers, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: expected an array of numbers ({exc})") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim}-D array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: values must be finite (found NaN or inf)")
+    return arr
+
+
+def as_mask(x: Any, name: str, ndim: int | None = None) -> BoolArray:
+    """Return ``x`` as a boolean array; numeric input must contain only 0 and 1."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name}: expected a boolean array, got {type(x).__name__}")
+    arr = np.asarray(x)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim}-D array, got shape {arr.shape}")
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: expected a boolean array, got dtype {arr.dtype}")
+    if arr.size and not np.all((arr == 0) | (arr == 1)):
+        raise ValueError(f"{name}: a mask must be boolean (only 0/1 values allowed)")
+    return arr.astype(np.bool_)
+
+
+def as_index_array(x: Any, name: str, upper: int, ndim: int | None = None) -> IntArray:
+    """Return ``x`` as an int64 array of indices in ``[0, upper)``."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        elif arr.size == 0:
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name}: expected integer indices, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim}-D array, got shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= upper):
+        raise ValueError(f"{name}: indices must lie in [0, {upper}), got range [{arr.min()}, {arr.max()}]")
+    return arr.astype(np.int64)
+
+
+def as_scalar(x: Any, name: str) -> float:
+    """Return ``x`` as a finite Python float."""
+    if isinstance(x, bool) or isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name}: expected a real number, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a real number, got {type(x).__name__}") from None
+    if arr.shape != ():
+        raise ValueError(f"{name}: expected a scalar, got shape {arr.shape}")
+    v = float(arr)
+    if not np.isfinite(v):
+        raise ValueError(f"{name}: must be finite, got {v}")
+    return v
+
+
+def check_unit_interval(x: Any, name: str) -> float:
+    """A discount or mixing factor: a finite float in [0, 1]."""
+    v = as_scalar(x, name)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{name}: must lie in [0, 1], got {v}")
+    return v
+
+
+def check_positive(x: Any, name: str) -> float:
+    """A strictly positive finite float (epsilon, beta, a KL bound...)."""
+    v = as_scalar(x, name)
+    if not v > 0.0:
+        raise ValueError(f"{name}: must be > 0, got {v}")
+    return v
+
+
+def check_nonnegative(x: Any, name: str) -> float:
+    v = as_scalar(x, name)
+    if not v >= 0.0:
+        raise ValueError(f"{name}: must be >= 0, got {v}")
+    return v
+
+
+def check_same_shape(**arrays: NDArray[Any]) -> tuple[int, ...]:
+    """All arrays have one shape; the message lists every argument's shape."""
+    shapes = {k: np.shape(v) for k, v in arrays.items()}
+    first = next(iter(shapes.values()))
+    if any(s != first for s in shapes.values()):
+        desc = ", ".join(f"{k}{tuple(s)}" for k, s in shapes.items())
+        raise ValueError(f"shape mismatch: {desc} must all have the same shape")
+    return tuple(first)
+
+
+def check_distribution(p: FloatArray, name: str, axis: int = -1) -> FloatArray:
+    """Non-negative entries that sum to one along ``axis`` (within ``PROB_ATOL``)."""
+    if np.any(p < 0):
+        raise ValueError(f"{name}: probabilities must be >= 0 (min {p.min()})")
+    sums = p.sum(axis=axis)
+    if not np.all(np.abs(sums - 1.0) <= PROB_ATOL):
+        worst = float(np.max(np.abs(sums - 1.0)))
+        raise ValueError(f"{name}: probabilities must sum to 1 along axis {axis} (off by {worst:.3g})")
+    return p
+
+
+def check_spd(h: FloatArray, name: str) -> FloatArray:
+    """A symmetric positive definite matrix (symmetric to 1e-10 relative; Cholesky succeeds)."""
+    if h.ndim != 2 or h.shape[0] != h.shape[1]:
+        raise ValueError(f"{name}: expected a square matrix, got shape {h.shape}")
+    scale = max(1.0, float(np.max(np.abs(h)))) if h.size else 1.0
+    if not np.allclose(h, h.T, rtol=0.0, atol=1e-10 * scale):
+        raise ValueError(f"{name}: matrix must be symmetric")
+    try:
+        np.linalg.cholesky(h)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{name}: matrix must be positive definite") from None
+    return h

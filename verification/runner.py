@@ -1,0 +1,144 @@
+"""Runs claims under Hypothesis and turns the outcome into a :class:`ClaimResult`."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, example, given, seed as hyp_seed, settings, target
+
+from .registry import Claim, ClaimViolation, Impl, Measurement, REFERENCE
+
+Profile = Literal["quick", "thorough"]
+
+#: Hypothesis examples per claim in each profile (a claim's own max_examples caps it further).
+PROFILE_EXAMPLES: dict[str, int] = {"quick": 40, "thorough": 500}
+
+Status = Literal["pass", "fail", "error"]
+
+
+@dataclass
+class ClaimResult:
+    """The outcome of one claim: status, the largest error seen, and how to reproduce a failure."""
+
+    claim_id: str
+    status: Status
+    max_error: float
+    tolerance: float
+    examples: int
+    seconds: float
+    message: str = ""
+    counterexample: str | None = None
+    implementation: str = "reference"
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        if not math.isfinite(self.max_error):
+            d["max_error"] = str(self.max_error)
+        return d
+
+
+def _fmt(x: Any, limit: int = 400) -> str:
+    if isinstance(x, np.ndarray):
+        with np.printoptions(precision=17, threshold=50):
+            s = "np." + repr(x)
+    else:
+        s = repr(x)
+    return s if len(s) <= limit else s[:limit] + " ..."
+
+
+def failure_message(claim: Claim, impl: Impl, seed: int, case: Any, m: Measurement | None, exc: BaseException | None) -> str:
+    """The fixed shape of every failure: claim, expected, got, error vs tolerance, reproducer."""
+    lines = [
+        f"{claim.id} FAILED  (SPEC.md {claim.section}; source {', '.join(claim.source)})",
+        f"  claim:     {claim.statement}",
+        f"  impl:      {impl.name}" + (f" (overrides {', '.join(sorted(impl.overridden))})" if impl.overridden else ""),
+    ]
+    if m is not None:
+        if m.expected is not None:
+            lines.append(f"  expected:  {_fmt(m.expected)}")
+        if m.got is not None:
+            lines.append(f"  got:       {_fmt(m.got)}")
+        lines.append(f"  error:     {m.error:.3e} > tolerance {claim.tolerance:.1e} ({claim.tolerance_reason})")
+        if m.detail:
+            lines.append(f"  detail:    {m.detail}")
+    if exc is not None:
+        lines.append(f"  raised:    {type(exc).__name__}: {exc}")
+    lines.append(f"  case:      {_fmt(case, 2000)}")
+    lines.append(f"  reproduce: python -m verification check {claim.id} --seed {seed}")
+    return "\n".join(lines)
+
+
+def run_claim(
+    claim: Claim,
+    profile: Profile | str = "quick",
+    seed: int = 0,
+    impl: Impl | None = None,
+    max_examples: int | None = None,
+) -> ClaimResult:
+    """Run one claim: pinned examples first, then Hypothesis search (seeded, no database)."""
+    impl = impl or REFERENCE
+    n_ex = max_examples if max_examples is not None else PROFILE_EXAMPLES[profile]
+    if claim.max_examples is not None:
+        n_ex = min(n_ex, claim.max_examples)
+    n_ex = max(n_ex, 1)
+    state: dict[str, Any] = {"max": 0.0, "n": 0, "case": None, "m": None}
+
+    def body(case: Any) -> None:
+        state["case"] = case
+        state["m"] = None
+        out = claim.check(case, impl)
+        m = out if isinstance(out, Measurement) else Measurement(float(out))
+        state["m"] = m
+        state["n"] += 1
+        err = float(m.error)
+        if math.isnan(err) or not err <= claim.tolerance:
+            raise ClaimViolation(f"error {err:.3e} > tolerance {claim.tolerance:.1e}")
+        if err > state["max"]:
+            state["max"] = err
+        target(err, label="error")
+
+    test = given(claim.strategy())(body)
+    for ex in reversed(claim.examples):
+        test = example(ex)(test)
+    test = settings(
+        max_examples=n_ex,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+    )(test)
+    test = hyp_seed(seed)(test)
+
+    t0 = time.perf_counter()
+    try:
+        test()
+    except ClaimViolation as exc:
+        m = state["m"]
+        return ClaimResult(
+            claim.id, "fail", float(m.error) if m is not None else float("inf"), claim.tolerance,
+            state["n"], time.perf_counter() - t0,
+            failure_message(claim, impl, seed, state["case"], m, None if m is not None else exc),
+            _fmt(state["case"], 2000), impl.name,
+        )
+    except Exception as exc:  # the implementation (or the check) raised: a failure, reported
+        return ClaimResult(
+            claim.id, "error", float("inf"), claim.tolerance, state["n"], time.perf_counter() - t0,
+            failure_message(claim, impl, seed, state["case"], None, exc)
+            + "\n  traceback: " + "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            _fmt(state["case"], 2000), impl.name,
+        )
+    return ClaimResult(
+        claim.id, "pass", state["max"], claim.tolerance, state["n"], time.perf_counter() - t0,
+        implementation=impl.name,
+    )
