@@ -29,7 +29,7 @@ from .policy_gradient import (
 )
 from .ppo import kl_beta_update, ppo_clip
 from .returns import discounted_returns, discounted_returns_literal, rewards_to_go
-from .rlhf import bt_loss, dpo_loss, kl_rewards
+from .rlhf import bt_loss, dpo_loss, kl_optimal_policy, kl_optimal_value, kl_regularized_objective, kl_rewards
 from .trpo import conjugate_gradient, natural_step
 from .value import fit_linear_value, tabular_time_features, value_regression_loss
 
@@ -47,6 +47,9 @@ __all__ = [
     "fit_linear_value",
     "gae",
     "kl_beta_update",
+    "kl_optimal_policy",
+    "kl_optimal_value",
+    "kl_regularized_objective",
     "kl_rewards",
     "log_softmax_policy",
     "min_variance_baseline",

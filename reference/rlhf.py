@@ -9,13 +9,14 @@ import numpy as np
 from ._validate import (
     FloatArray,
     as_float_array,
+    check_distribution,
     as_mask,
     check_nonnegative,
     check_positive,
     check_same_shape,
 )
 
-__all__ = ["bt_loss", "dpo_loss", "kl_rewards"]
+__all__ = ["bt_loss", "dpo_loss", "kl_rewards", "kl_optimal_policy", "kl_optimal_value", "kl_regularized_objective"]
 
 
 def _softplus(x: FloatArray) -> FloatArray:
@@ -88,3 +89,66 @@ def kl_rewards(scores: Any, logp: Any, ref_logp: Any, mask: Any, beta: float) ->
     last = m.shape[1] - 1 - np.argmax(m[:, ::-1], axis=1)
     out[np.arange(m.shape[0]), last] += sc
     return out
+
+
+def _response_dists(ref: Any, rewards: Any) -> tuple[FloatArray, FloatArray]:
+    p = as_float_array(ref, "ref_probs")
+    r = as_float_array(rewards, "rewards")
+    if p.ndim not in (1, 2) or p.shape[-1] == 0:
+        raise ValueError(f"ref_probs: expected shape [K] or [P, K] with K >= 1, got {p.shape}")
+    check_same_shape(ref_probs=p, rewards=r)
+    check_distribution(p, "ref_probs", axis=-1)
+    return p, r
+
+
+def kl_optimal_policy(ref_probs: Any, rewards: Any, beta: float) -> FloatArray:
+    """π*(y|x) = π_ref(y|x) exp(r(x,y)/β) / Z(x), the maximizer of (12.10); SPEC.md eq. (12.11).
+
+    Args:
+        ref_probs: π_ref over the K responses of a prompt, [K] (or [P, K], one row per prompt).
+        rewards: r(x, y), same shape.
+        beta: β > 0.
+    Returns:
+        π*, same shape; zero wherever π_ref is zero.
+    """
+    p, r = _response_dists(ref_probs, rewards)
+    b = check_positive(beta, "beta")
+    with np.errstate(divide="ignore"):
+        logits = np.where(p > 0, np.log(p) + r / b, -np.inf)
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    w = np.exp(logits)
+    out: FloatArray = w / w.sum(axis=-1, keepdims=True)
+    return out
+
+
+def kl_optimal_value(ref_probs: Any, rewards: Any, beta: float) -> FloatArray | float:
+    """max_π J(π) = β log Z(x) = β log Σ_y π_ref(y|x) exp(r(x,y)/β); SPEC.md eq. (12.12).
+
+    Returns a float for [K] input, an array [P] for [P, K].
+    """
+    p, r = _response_dists(ref_probs, rewards)
+    b = check_positive(beta, "beta")
+    with np.errstate(divide="ignore"):
+        z = np.where(p > 0, np.log(p) + r / b, -np.inf)
+    m = z.max(axis=-1)
+    out = b * (m + np.log(np.exp(z - m[..., None]).sum(axis=-1)))
+    return float(out) if out.ndim == 0 else np.asarray(out, dtype=np.float64)
+
+
+def kl_regularized_objective(policy_probs: Any, ref_probs: Any, rewards: Any, beta: float) -> FloatArray | float:
+    """J(π) = E_{y~π}[r(x,y)] − β KL(π(·|x) ‖ π_ref(·|x)); SPEC.md eq. (12.10).
+
+    Uses 0·log 0 = 0; a policy with mass where π_ref is zero has infinite KL and J = −inf.
+    Returns a float for [K] input, an array [P] for [P, K].
+    """
+    p, r = _response_dists(ref_probs, rewards)
+    q = as_float_array(policy_probs, "policy_probs")
+    check_same_shape(policy_probs=q, ref_probs=p)
+    check_distribution(q, "policy_probs", axis=-1)
+    b = check_nonnegative(beta, "beta")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(q > 0, q * (np.log(q) - np.log(np.where(p > 0, p, 1.0))), 0.0)
+        infinite = np.any((q > 0) & (p == 0), axis=-1)
+    kl = np.where(infinite, np.inf, terms.sum(axis=-1))
+    out = (q * r).sum(axis=-1) - b * kl
+    return float(out) if out.ndim == 0 else np.asarray(out, dtype=np.float64)
