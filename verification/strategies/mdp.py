@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from reference import TabularMDP
 
-__all__ = ["MDPCase", "distributions", "mdps", "mdp_cases", "logit_tables", "gammas"]
+__all__ = ["MDPCase", "distributions", "gammas", "logit_tables", "mdp_cases", "mdps"]
 
 
 def distributions(n: int, *, allow_zeros: bool = True) -> st.SearchStrategy[np.ndarray]:
