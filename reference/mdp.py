@@ -30,6 +30,7 @@ __all__ = [
     "state_values",
     "action_values",
     "expected_return",
+    "state_occupancy",
 ]
 
 
@@ -181,3 +182,16 @@ def _backward(mdp: TabularMDP, logits: Any) -> tuple[FloatArray, FloatArray]:
 def expected_return(mdp: TabularMDP, logits: Any) -> float:
     """J(θ) = E_τ[Σ_t γ^t r_t] = Σ_s μ(s) V_0(s), by dynamic programming (SPEC.md eq. 1.4)."""
     return float(mdp.initial @ state_values(mdp, logits)[0])
+
+
+def state_occupancy(mdp: TabularMDP, logits: Any) -> FloatArray:
+    """d_t(s) = P(s_t = s) under π_θ, shape [T, S], by forward recursion (SPEC.md eq. 2.6).
+
+    d_0 = μ, d_{t+1}(s') = Σ_{s,a} d_t(s) π(a|s) P(s'|s, a).
+    """
+    pi = softmax_policy(_check_logits(logits, mdp))
+    d = np.zeros((mdp.horizon, mdp.n_states))
+    d[0] = mdp.initial
+    for t in range(mdp.horizon - 1):
+        d[t + 1] = np.einsum("s,sa,sap->p", d[t], pi, mdp.transitions)
+    return d

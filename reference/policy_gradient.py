@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import FloatArray, as_float_array, as_index_array, check_unit_interval
-from .mdp import _check_logits, softmax_policy
+from .mdp import TabularMDP, _check_logits, action_values, softmax_policy, state_occupancy
 
 __all__ = [
     "score_function",
@@ -23,6 +23,7 @@ __all__ = [
     "reward_to_go_gradient",
     "baseline_gradient",
     "trajectory_baseline_gradient",
+    "policy_gradient_theorem",
 ]
 
 
@@ -183,4 +184,23 @@ def trajectory_baseline_gradient(
     if b.shape != (g.shape[1],):
         raise ValueError(f"baseline: expected a scalar or shape [n] = [{g.shape[1]}], got {b.shape}")
     out: FloatArray = np.einsum("i,in,in->n", w, g, ret[:, None] - b[None, :])
+    return out
+
+
+def policy_gradient_theorem(mdp: TabularMDP, logits: Any) -> FloatArray:
+    """Exact ∇_θ J by the finite-horizon policy-gradient theorem, flattened [S·A]; SPEC.md eq. (2.6).
+
+    ∇J = Σ_t γ^t Σ_s d_t(s) Σ_a π(a|s) ∇log π(a|s) Q_t(s, a), with d_t the state occupancy and
+    Q_t the time-indexed action value.  For a softmax table the (s, a) entry is
+    Σ_t γ^t d_t(s) π(a|s) (Q_t(s, a) − V_t(s)).  Costs O(T·S²·A), so it serves MDPs far too large
+    to enumerate (the Monte Carlo tier's ground truth).
+    """
+    th = _check_logits(logits, mdp)
+    pi = softmax_policy(th)
+    d = state_occupancy(mdp, th)
+    q = action_values(mdp, th)
+    v = np.sum(pi[None] * q, axis=2, keepdims=True)
+    disc = mdp.gamma ** np.arange(mdp.horizon, dtype=np.float64)
+    grad = np.einsum("t,ts,sa,tsa->sa", disc, d, pi, q - v)
+    out: FloatArray = grad.reshape(-1)
     return out

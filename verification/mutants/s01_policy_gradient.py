@@ -111,3 +111,11 @@ for _m in [
     Mutant("returns-wrong-power", "discounted return with γ^k instead of γ^{k−t}", ("RET-FAST-EQUALS-LITERAL",), {"discounted_returns": _returns_wrong_power}),
 ]:
     register_mutant(_m)
+
+
+def _pg_theorem_no_discount(mdp: reference.TabularMDP, logits: Any) -> np.ndarray:
+    return reference.policy_gradient_theorem(reference.TabularMDP(mdp.initial, mdp.transitions, mdp.rewards, mdp.horizon, 1.0), logits)
+
+
+register_mutant(Mutant("pg-theorem-no-gamma-t", "policy-gradient theorem without the γ^t weight of step t", ("PG-THEOREM-EXACT",), {"policy_gradient_theorem": _pg_theorem_no_discount}))
+register_mutant(Mutant("reinforce-last-step-only-sampled", "REINFORCE weighting only the last step (checked by sampling on a large MDP)", ("PG-MC-LARGE-MDP",), {"reinforce_gradient": _reinforce_last_step}))
