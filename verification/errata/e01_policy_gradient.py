@@ -6,7 +6,7 @@ import numpy as np
 
 import reference
 
-from ..claims.s01_policy_gradient import PINNED_2X2, RTG_COUNTEREXAMPLE
+from ..claims.s01_policy_gradient import BASELINE_COUNTEREXAMPLE, PINNED_2X2, RTG_COUNTEREXAMPLE
 from ..exact import Trajectories, enumerate_trajectories, exact_gradient
 from . import Demo, Erratum, register_erratum
 
@@ -103,6 +103,48 @@ def _demo_e33() -> Demo:
         correct_form=f"Σ_a π(a|s) ∇log π(a|s) = ∇ Σ_a π(a|s) = ∇1 = {_v(np.asarray(mean)[s])}",
         separation="the gradient operator must stay outside the sum; the expectation is exactly 0",
         ok=_gap(mean, 0.0) < 1e-15,
+    )
+
+
+def _demo_e22() -> Demo:
+    import torch
+
+    from ..exact import log_prob_torch
+
+    tr = _traj()
+    i = int(np.argmax(tr.prob))
+    th = torch.tensor(CASE.logits, requires_grad=True)
+    full = log_prob_torch(tr, th)[i]
+    without_mu = full - float(np.log(CASE.mdp.initial[tr.states[i, 0]]))
+    (g_full,) = torch.autograd.grad(full, th, retain_graph=True)
+    (g_src,) = torch.autograd.grad(without_mu, th)
+    gap_value = float(full.detach() - without_mu.detach())
+    gap_grad = float((g_full - g_src).abs().max())
+    return Demo(
+        case=CASE_TEXT + f", its most likely trajectory s = {tr.states[i].tolist()}, a = {tr.actions[i].tolist()}",
+        source_form=f"log Π_t P(s_t+1|s_t,a_t)π(a_t|s_t) = {float(without_mu.detach()):.6f}",
+        correct_form=f"log μ(s_0)Π_t P(s_t+1|s_t,a_t)π(a_t|s_t) = {float(full.detach()):.6f}",
+        separation=f"the log-probabilities differ by log μ(s_0) = {gap_value:.6f}; their θ-gradients differ by {gap_grad:.1e} (μ does not depend on θ)",
+        ok=abs(gap_value) > 1e-3 and gap_grad < 1e-15,
+    )
+
+
+def _demo_e37() -> Demo:
+    c = BASELINE_COUNTEREXAMPLE
+    tr = enumerate_trajectories(c.mdp, c.logits)
+    g = tr.step_scores().sum(axis=1)
+    ret = tr.returns()
+    b = float(tr.prob @ ret)
+    v0 = _tr_cov(tr, g * ret[:, None])
+    vb = _tr_cov(tr, g * (ret - b)[:, None])
+    bk = reference.min_variance_baseline(g, ret, weights=tr.prob)
+    vk = _tr_cov(tr, g * (ret[:, None] - bk[None, :]))
+    return Demo(
+        case="one state, two actions, T=1, r=(0, 1), logits (−2, −1)",
+        source_form=f"'a baseline reduces the variance': tr Cov without baseline {v0:.4f}, with b = E[R] = {b:.4f}: {vb:.4f}",
+        correct_form=f"unbiased either way; the per-coordinate minimum-variance baseline b = {_v(bk)} gives {vk:.4f}",
+        separation=f"the constant baseline multiplies the variance by {vb / v0:.2f}",
+        ok=vb > v0 and vk <= min(v0, vb) + 1e-15,
     )
 
 
@@ -215,6 +257,10 @@ for _e in [
             ("MDP-TRAJ-PROB",), _demo_e11),
     Erratum("E2.1", ("S2.2",), "typo", "J(θ) = E[r(s_t,a_t); π_θ]", "J(θ) = E_{τ~π_θ}[R(τ)] = E[Σ_t r(s_t,a_t)]",
             "the objective is the expected total reward, not the reward of one step", ("MDP-J-ENUM-EQUALS-DP",), _demo_e21),
+    Erratum("E2.2", ("S2.7",), "incomplete", "∇log P(τ) = ∇log[Π_t P(s_{t+1}|s_t,a_t)·π_θ(a_t|s_t)] (no start-state factor)",
+            "∇log P(τ;θ) = ∇[log μ(s_0) + Σ_t log P(s_{t+1}|s_t,a_t) + Σ_t log π_θ(a_t|s_t)] = Σ_t ∇log π_θ(a_t|s_t)",
+            "the start-state factor belongs to P(τ); it drops out of the gradient for the same reason as the dynamics",
+            ("PG-DYNAMICS-DROP",), _demo_e22),
     Erratum("E3.1", ("S3.2", "S3.5"), "typo", "Σ_t ∇log π(a_t|s_t) Σ_t r(s_t,a_t), and r(t')(s_t',a_t')",
             "Σ_t ∇log π(a_t|s_t) Σ_t' r(s_t',a_t')", "the two sums need distinct indices; read with one index the estimator is biased",
             ("PG-REINFORCE-UNBIASED",), _demo_e31),
@@ -229,6 +275,10 @@ for _e in [
             "they never change the expectation; they reduce the variance on typical problems but not always",
             "removing zero-mean terms that are negatively correlated with the rest increases the variance",
             ("PG-RTG-VARIANCE", "PG-RTG-UNBIASED"), _demo_e34),
+    Erratum("E3.7", ("S3.13",), "wrong", "subtracting a baseline reduces the variance of the gradient estimate",
+            "any action-independent baseline keeps the estimator unbiased; only a well-chosen one (e.g. the per-coordinate optimum (4.2)) is guaranteed not to increase the variance",
+            "Var[g(R − b)] = E[g²(R − b)²] − (E[gR])² is a quadratic in b minimized at E[g²R]/E[g²]; a b far from that minimizer, such as E[R] when g² and R are negatively correlated, increases it",
+            ("PG-BASELINE-VARIANCE", "PG-MINVAR-OPTIMAL"), _demo_e37),
     Erratum("E3.5", ("S3.14",), "wrong", "E[∇log P(τ)(R − b)] = … = ∇(E[R] − E[R]) = ∇(0)",
             "E[∇log P(τ)(R − b)] = ∇J − b ∇Σ_τ P(τ;θ) = ∇J", "the proof substitutes b = E[R] and concludes the whole estimator has mean 0; only the baseline term does",
             ("PG-BASELINE-UNBIASED",), _demo_e35),

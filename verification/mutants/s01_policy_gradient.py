@@ -119,3 +119,17 @@ def _pg_theorem_no_discount(mdp: reference.TabularMDP, logits: Any) -> np.ndarra
 
 register_mutant(Mutant("pg-theorem-no-gamma-t", "policy-gradient theorem without the γ^t weight of step t", ("PG-THEOREM-EXACT",), {"policy_gradient_theorem": _pg_theorem_no_discount}))
 register_mutant(Mutant("reinforce-last-step-only-sampled", "REINFORCE weighting only the last step (checked by sampling on a large MDP)", ("PG-MC-LARGE-MDP",), {"reinforce_gradient": _reinforce_last_step}))
+
+
+def _reinforce_sum_not_mean(grad_logp: Any, rewards: Any, gamma: float = 1.0, weights: Any = None) -> np.ndarray:
+    m = np.shape(grad_logp)[0]
+    w = np.ones(m) if weights is None else weights  # forgets the 1/m of the sample mean
+    return reference.reinforce_gradient(grad_logp, rewards, gamma, w)
+
+
+def _traj_baseline_ignored(traj_scores: Any, returns: Any, baseline: Any, weights: Any = None) -> np.ndarray:
+    return reference.trajectory_baseline_gradient(traj_scores, returns, 0.0, weights)
+
+
+register_mutant(Mutant("reinforce-sum-not-mean", "sums the m per-trajectory estimates instead of averaging them", ("PG-VARIANCE-1-OVER-M",), {"reinforce_gradient": _reinforce_sum_not_mean}))
+register_mutant(Mutant("traj-baseline-ignored", "whole-trajectory estimator that ignores its baseline", ("PG-BASELINE-VARIANCE",), {"trajectory_baseline_gradient": _traj_baseline_ignored}))
