@@ -90,18 +90,27 @@ def run_claim(
     if claim.max_examples is not None:
         n_ex = min(n_ex, claim.max_examples)
     n_ex = max(n_ex, 1)
-    state: dict[str, Any] = {"max": 0.0, "n": 0, "case": None, "m": None}
+    # "fail" holds (case, measurement or None, exception) of the last failing call: Hypothesis
+    # replays the shrunk example last, and explicit examples that fail are all run, so the last
+    # failure recorded is the one it reports.
+    state: dict[str, Any] = {"max": 0.0, "n": 0, "fail": None}
 
     def body(case: Any) -> None:
-        state["case"] = case
-        state["m"] = None
-        out = claim.check(case, impl)
+        try:
+            out = claim.check(case, impl)
+        except ClaimViolation as exc:
+            state["fail"] = (case, None, exc)
+            raise
+        except Exception as exc:
+            state["fail"] = (case, None, exc)
+            raise
         m = out if isinstance(out, Measurement) else Measurement(float(out))
-        state["m"] = m
         state["n"] += 1
         err = float(m.error)
         if math.isnan(err) or not err <= claim.tolerance:
-            raise ClaimViolation(f"error {err:.3e} > tolerance {claim.tolerance:.1e}")
+            violation = ClaimViolation(f"error {err:.3e} > tolerance {claim.tolerance:.1e}")
+            state["fail"] = (case, m, violation)
+            raise violation
         if err > state["max"]:
             state["max"] = err
         target(err, label="error")
@@ -123,20 +132,20 @@ def run_claim(
     t0 = time.perf_counter()
     try:
         test()
-    except ClaimViolation as exc:
-        m = state["m"]
+    except BaseException as raised:  # noqa: BLE001 - an implementation may raise anything
+        if isinstance(raised, (KeyboardInterrupt, SystemExit)):
+            raise
+        if state["fail"] is None:
+            state["fail"] = (None, None, raised)
+        case, m, exc = state["fail"]
+        violated = isinstance(exc, ClaimViolation)
+        status: Status = "fail" if violated else "error"
+        message = failure_message(claim, impl, seed, case, m, None if m is not None else exc)
+        if not violated:
+            message += "\n  traceback: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return ClaimResult(
-            claim.id, "fail", float(m.error) if m is not None else float("inf"), claim.tolerance,
-            state["n"], time.perf_counter() - t0,
-            failure_message(claim, impl, seed, state["case"], m, None if m is not None else exc),
-            _fmt(state["case"], 2000), impl.name,
-        )
-    except Exception as exc:  # the implementation (or the check) raised: a failure, reported
-        return ClaimResult(
-            claim.id, "error", float("inf"), claim.tolerance, state["n"], time.perf_counter() - t0,
-            failure_message(claim, impl, seed, state["case"], None, exc)
-            + "\n  traceback: " + "".join(traceback.format_exception_only(type(exc), exc)).strip(),
-            _fmt(state["case"], 2000), impl.name,
+            claim.id, status, float(m.error) if m is not None else float("inf"), claim.tolerance,
+            state["n"], time.perf_counter() - t0, message, _fmt(case, 2000), impl.name,
         )
     return ClaimResult(
         claim.id, "pass", state["max"], claim.tolerance, state["n"], time.perf_counter() - t0,

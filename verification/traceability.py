@@ -118,7 +118,7 @@ SOURCE_ITEMS: dict[str, str] = {
     "S12.6": "claim: r_w > r_l gives σ in (0.5,1) and a small loss; r_w < r_l gives σ in (0,0.5) and a larger loss",
     "S12.7": "value head: a linear layer on the policy LM estimates V^π(s_t)",
     "S12.8": "value regression φ ← argmin (1/m) Σ_i Σ_t (V_φ(s_t) − Σ_{k>=t} r_k)² (restated)",
-    "S12.9": "conclusion and limitations (the text ends before listing them)",
+    "S12.9": "conclusion and limitations: RL is hard to train (pointer to DPO, which needs no sampling during fine-tuning), human preference data is costly (RLAIF), evaluators can be unreliable or malicious, a narrow evaluator pool biases the model",
 }
 
 #: Extensions: what the specification adds beyond the source, with the primary reference.
