@@ -277,6 +277,31 @@ def test_k3_has_the_kl_expectation_but_not_its_gradient() -> None:
     assert np.max(np.abs(grad_k3_reward - grad_kl)) > 1e-2
 
 
+def test_k3_in_the_loss_follows_the_reverse_kl() -> None:
+    # GRPO-style: minimize E_{a~π_old}[k3_θ(a)] with k3_θ = π_ref/π_θ − 1 − log(π_ref/π_θ); at θ = θ_old
+    # its gradient is Σ_a π(a)(1 − ρ(a))∇log π(a) = ∇ KL(π_ref‖π_θ), not ∇ KL(π_θ‖π_ref)
+    theta = np.array([1.0, -0.5, 0.2, 0.0])
+    ref = np.array([0.1, 0.4, 0.3, 0.2])
+
+    def softmax(th: np.ndarray) -> np.ndarray:
+        e = np.exp(th - th.max())
+        out: np.ndarray = e / e.sum()
+        return out
+
+    pi = softmax(theta)
+    score = np.eye(4) - pi
+    grad_loss = score.T @ (pi * (1 - ref / pi))
+    h = 1e-6
+
+    def fd(f: Callable[[np.ndarray], float]) -> np.ndarray:
+        return np.array([(f(theta + h * e) - f(theta - h * e)) / (2 * h) for e in np.eye(4)])
+
+    reverse = fd(lambda th: float(ref @ np.log(ref / softmax(th))))
+    forward = fd(lambda th: float(softmax(th) @ np.log(softmax(th) / ref)))
+    np.testing.assert_allclose(grad_loss, reverse, atol=1e-8)
+    assert np.max(np.abs(grad_loss - forward)) > 1e-2
+
+
 # ------------------------------------------------------------------ bad input
 
 E = np.zeros(0)
