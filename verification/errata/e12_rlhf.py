@@ -1,0 +1,134 @@
+"""Errata of source section 12 (RLHF), each demonstrated numerically with the §12 reference."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import reference
+
+from ..claims.s12_rlhf import PINNED_MODELS
+from . import Demo, Erratum, register_erratum
+
+
+def _v(x: object) -> str:
+    with np.printoptions(precision=4, suppress=True):
+        return np.array2string(np.asarray(x, dtype=float), separator=", ")
+
+
+def _demo_e121() -> Demo:
+    case = PINNED_MODELS[0]
+    ys = reference.enumerate_responses(case.vocab, case.length)
+    tok = reference.tabular_token_log_probs(case.policy_logits, ys)
+    seq = reference.sequence_log_prob(tok, np.ones(tok.shape, dtype=bool))
+    # the source's product of dynamics factors: s_{t+1} = s_t ⊕ a_t with probability 1
+    dyn = np.ones(ys.shape)
+    source = dyn.prod(axis=1)
+    return Demo(
+        case=f"all {ys.shape[0]} responses of a tabular autoregressive model, V = {case.vocab}, L = {case.length} (PINNED_MODELS[0] of §12)",
+        source_form=f"Π_t P(s_t+1|s_t,a_t) = 1 for every response (deterministic concatenation); Σ_τ = {source.sum():.0f}, and ∇_θ log P(τ) = 0",
+        correct_form=f"P(y|x) = Π_t π(y_t|x,y_<t): Σ_y = {np.exp(seq).sum():.15f}; probabilities range {np.exp(seq).min():.4f}..{np.exp(seq).max():.4f}",
+        separation=f"the source's P(τ) is not a distribution (sums to {source.sum():.0f} = V^L) and carries no policy",
+        ok=abs(float(np.exp(seq).sum()) - 1.0) < 1e-12 and float(source.sum()) == float(case.vocab**case.length),
+    )
+
+
+def _demo_e122() -> Demo:
+    good_lower = float(reference.bt_loss(np.array([0.0]), np.array([1.0]))[0])
+    bad_lower = float(reference.bt_loss(np.array([1.0]), np.array([0.0]))[0])
+    return Demo(
+        case="rewards 0 and 1 for the preferred y_w and the rejected y_l, in both orders",
+        source_form="'r_w < r_l: the model incorrectly assigns a lower reward to the bad response' (that is r_l < r_w, the correct order)",
+        correct_form=(
+            f"a lower reward to the bad response, r_w = 1 > r_l = 0: loss {bad_lower:.4f} < log 2; "
+            f"a lower reward to the GOOD response, r_w = 0 < r_l = 1: loss {good_lower:.4f} > log 2"
+        ),
+        separation=f"the boundary is log 2 = {math.log(2):.4f}: loss < log 2 exactly when r_w > r_l",
+        ok=bad_lower < math.log(2) < good_lower,
+    )
+
+
+def _demo_e123() -> Demo:
+    ref = np.array([0.6, 0.3, 0.09, 0.01])
+    r = np.array([0.0, 0.5, 1.0, 1.2])
+    beta = 0.5
+    point = np.eye(4)[int(np.argmax(r))]
+    pistar = reference.kl_optimal_policy(ref, r, beta)
+
+    def kl(p: np.ndarray) -> float:
+        return float(sum(a * math.log(a / b) for a, b in zip(p, ref) if a > 0))
+
+    j_point = float(reference.kl_regularized_objective(point, ref, r, beta))
+    j_star = float(reference.kl_optimal_value(ref, r, beta))
+    return Demo(
+        case=f"one prompt, π_ref = {_v(ref)}, r = {_v(r)}, β = {beta}",
+        source_form=f"PPO on the reward alone maximizes E[r]: the optimum is the point mass {_v(point)}, E[r] = {float(point @ r):.3f}, KL(π‖π_ref) = {kl(point):.3f} nats",
+        correct_form=f"maximize E[r] − β KL(π‖π_ref): π* = {_v(pistar)}, E[r] = {float(pistar @ r):.3f}, KL = {kl(pistar):.3f}, J(π*) = β log Z = {j_star:.4f}",
+        separation=f"the reward-only optimum collapses onto a response π_ref gives 1% and scores J = {j_point:.4f} < {j_star:.4f} on the regularized objective",
+        ok=kl(point) > 4.0 and kl(pistar) < 1.0 and j_point < j_star - 0.1 and float(pistar.min()) > 0,
+    )
+
+
+def _demo_e124() -> Demo:
+    rw, rl = np.array([0.3, -2.0]), np.array([-0.1, -5.0])
+    shift = 100.0
+    same_loss = np.allclose(reference.bt_loss(rw + shift, rl + shift), reference.bt_loss(rw, rl), rtol=1e-13, atol=0)
+    ref = np.array([0.5, 0.3, 0.2])
+    r = np.array([1.0, 0.0, -1.0])
+    same_pi = np.allclose(reference.kl_optimal_policy(ref, r + shift, 1.0), reference.kl_optimal_policy(ref, r, 1.0), rtol=1e-12, atol=0)
+    fit = reference.fit_bt_rewards(np.array([0, 1, 0]), np.array([1, 2, 2]), 3, weights=np.array([3.0, 3.0, 4.0]), l2=0.1)
+    return Demo(
+        case=f"pairs r_w = {_v(rw)}, r_l = {_v(rl)} shifted by {shift:g}; π_ref = {_v(ref)}, r = {_v(r)}, β = 1",
+        source_form="the reward model should give large rewards to good responses and small or no (zero) reward to bad ones",
+        correct_form=(
+            f"the BT loss sees only r_w − r_l (unchanged by the shift: {same_loss}), π* ∝ π_ref e^(r/β) is unchanged too ({same_pi}); "
+            f"a fitted reward model has an arbitrary level, e.g. {_v(fit)} (mean zero), so 'bad' responses get negative rewards"
+        ),
+        separation="the reward is identified up to an additive constant per prompt; 'zero reward for bad responses' is not something the loss can produce or needs",
+        ok=bool(same_loss and same_pi and fit.min() < 0 < fit.max()),
+    )
+
+
+def _demo_e125() -> Demo:
+    h = np.array([[[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]])  # prompt + response, 3 real tokens
+    w, b = np.array([1.0, -0.5]), 0.25
+    pad = np.zeros((1, 2, 2))  # right padding (embeddings of a pad token)
+    pad[0] = [[3.0, -4.0], [3.0, -4.0]]
+    h_pad = np.concatenate([h, pad], axis=1)
+    mask = np.array([[True, True, True, False, False]])
+    unpadded = float(reference.last_token_reward(h, np.ones((1, 3), dtype=bool), w, b)[0])
+    padded = float(reference.last_token_reward(h_pad, mask, w, b)[0])
+    literal = float(h_pad[0, -1] @ w + b)
+    return Demo(
+        case="one sequence of 3 tokens, right-padded to 5 in a batch; head w = (1, −0.5), b = 0.25",
+        source_form=f"'a linear layer after the last hidden state': the last position of the padded row gives r = {literal:.3f}",
+        correct_form=f"the hidden state of the last non-padding token: r = {padded:.3f} padded, {unpadded:.3f} unpadded",
+        separation=f"read literally, the score depends on the padding ({literal:.3f} vs {unpadded:.3f})",
+        ok=padded == unpadded and abs(literal - unpadded) > 1e-3,
+    )
+
+
+for _e in [
+    Erratum("E12.1", ("S12.3",), "wrong", "P(τ) = Π_t P(s_{t+1}|s_t,a_t), restated for text generation",
+            "P(y|x) = Π_t π_θ(y_t|x, y_<t) (times the prompt distribution ρ(x) for P(τ)); the transition s_{t+1} = s_t ⊕ a_t is deterministic",
+            "with deterministic concatenation every dynamics factor is 1, so the written product is 1 for every response: not a distribution, and it does not involve the policy",
+            ("RLHF-SEQ-FACTORIZES",), _demo_e121),
+    Erratum("E12.2", ("S12.6",), "typo", "r_w < r_l: 'the model incorrectly assigns a lower reward to the \"bad\" response'",
+            "r_w < r_l means the model assigns a lower reward to the good response y_w; the loss is above log 2 exactly then, and below log 2 exactly when r_w > r_l",
+            "the words swap the responses; 'small' and 'higher' loss have a precise boundary, log 2",
+            ("RM-LOSS-SIGN",), _demo_e122),
+    Erratum("E12.3", ("S12.1",), "incomplete", "fine-tune the LLM with the previously developed PPO on the reward model's reward",
+            "maximize E[r] − β KL(π‖π_ref), implemented as per-token rewards −β log(π/π_ref) plus the score on the last token (Ziegler et al. 2019; Ouyang et al. 2022)",
+            "without the KL term the optimum of E[r] is a point mass on the highest-scoring response, however unlikely under π_ref, where the reward model is least reliable",
+            ("RLHF-OPTIMUM", "RLHF-KL-REWARD-SUM"), _demo_e123),
+    Erratum("E12.4", ("S12.1", "S12.4"), "ambiguous", "good responses get large rewards and bad responses small or no reward",
+            "the Bradley–Terry loss determines r(x, y) only up to an additive constant per prompt; only differences between responses to the same prompt carry information",
+            "shifting every reward of a prompt changes neither the loss, nor the preference probabilities, nor the optimal policy π*",
+            ("RM-BT-RECOVERS-REWARD", "RLHF-OPTIMUM"), _demo_e124),
+    Erratum("E12.5", ("S12.4",), "ambiguous", "a linear layer with one output 'after the last hidden state' of question + answer",
+            "r(x, y) = wᵀh + b with h the final hidden state of the last non-padding token (the last response token)",
+            "in a padded batch the last position is a pad for every shorter sequence; reading it makes the score depend on the padding",
+            ("RM-PADDING-INVARIANT",), _demo_e125),
+]:
+    register_erratum(_e)
