@@ -60,3 +60,18 @@ def test_module_entry_point_runs() -> None:
     )
     assert proc.returncode == 0
     assert f"{len(all_claims())} claims" in proc.stdout
+
+
+def test_report_includes_errata_demonstrations(tmp_path: Path) -> None:
+    from verification.errata import all_errata
+
+    md = tmp_path / "r.md"
+    assert main(["report", "--format", "md", "--output", str(md), "RET-*"]) == 0
+    text = md.read_text()
+    for e in all_errata():
+        assert f"### {e.id} " in text
+    js = tmp_path / "r.json"
+    assert main(["report", "--format", "json", "--output", str(js), "RET-*"]) == 0
+    doc = json.loads(js.read_text())
+    assert [e["id"] for e in doc["errata"]] == [e.id for e in all_errata()]
+    assert all(e["demonstration"]["demonstrated"] for e in doc["errata"])

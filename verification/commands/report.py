@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errata_report import errata_json, errata_markdown, run_errata
 from ..registry import select
 from ..report import json_report, markdown_report, result_line
 from ..runner import PROFILE_EXAMPLES, run_claim
@@ -20,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", type=Path, metavar="FILE", help="write here (default: standard output)")
     p.add_argument("--profile", choices=sorted(PROFILE_EXAMPLES), default="quick")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-errata", action="store_true", help="leave out the errata demonstrations")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,11 +35,16 @@ def run(args: argparse.Namespace) -> int:
         pairs.append((c, res))
         if args.output:
             print(result_line(res), flush=True)
-    text = json_report(pairs, args.profile, args.seed) if args.format == "json" else markdown_report(pairs, args.profile, args.seed)
+    errata = [] if args.no_errata else run_errata()
+    if args.format == "json":
+        text = json_report(pairs, args.profile, args.seed, extra={"errata": errata_json(errata)} if errata else None)
+    else:
+        text = markdown_report(pairs, args.profile, args.seed, sections=[errata_markdown(errata)] if errata else None)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n")
         print(f"wrote {args.output}")
     else:
         print(text)
-    return 0 if all(r.passed for _, r in pairs) else 1
+    errata_ok = all(d is not None and d.ok for _, d, _ in errata)
+    return 0 if all(r.passed for _, r in pairs) and errata_ok else 1
