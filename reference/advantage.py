@@ -407,8 +407,13 @@ def gae(
 # error stays at the level of the recursion's own rounding.
 
 _DIRECT_MAX_T = 48
-#: blocks handled per step of the tiled transposes (a tile stays in the L2 cache)
-_TILE = 64
+#: elements per tile of the tiled transposes (a tile stays in the L2 cache)
+_TILE_ELEMENTS = 1 << 15
+
+
+def _tile(b: int, n_c: int) -> int:
+    """Blocks per tile."""
+    return max(1, _TILE_ELEMENTS // (b * n_c))
 
 
 def _direct_scan(d: FloatArray, c: FloatArray) -> FloatArray:
@@ -421,49 +426,58 @@ def _direct_scan(d: FloatArray, c: FloatArray) -> FloatArray:
 
 
 def _block_length(n_t: int, n_cols: int) -> int:
-    """B ≈ 0.6·√(T/M): balances the B-step loop against the K-block carry level; odd, because
-    power-of-two strides thrash the cache in the transposes."""
-    b = max(16, int(0.6 * math.sqrt(n_t / max(1, n_cols))))
+    """B ≈ 0.2·√(T/M) (at least 16): short blocks keep the B-step loop's per-call overhead low
+    while each vectorized step stays wide; odd, because power-of-two strides thrash the cache in
+    the transposes.  Measured on the 2-core machine of SPEC.md §6 (``bench gae``)."""
+    b = max(16, int(0.2 * math.sqrt(n_t / max(1, n_cols))))
     return min(b, n_t // 2) | 1
 
 
-def _to_blocks(x: np.ndarray, b: int, k: int, fill: Any) -> np.ndarray:
-    """[T, M] -> [B, K, M] with element (j, i, m) = x[i·B + j, m]; the tail is padded with fill."""
-    n_t, n_c = x.shape
-    full = n_t // b
-    out = np.empty((b, k, n_c), dtype=x.dtype)
-    src = x[: full * b].reshape(full, b, n_c)
-    for i0 in range(0, full, _TILE):
-        i1 = min(i0 + _TILE, full)
-        out[:, i0:i1] = src[i0:i1].transpose(1, 0, 2)
-    if full < k:
-        rest = n_t - full * b
-        out[:rest, full] = x[full * b :]
-        out[rest:, full] = fill
+def _seg_t(x: np.ndarray, i0: int, i1: int, b: int) -> np.ndarray:
+    """The blocks i0..i1−1 of x ([T, M]) as a [B, (i1−i0)·M]-shaped view/array: element
+    (j, (i − i0)·M + m) is x[i·B + j, m].  2-D for M = 1 (numpy's 3-D transposed copies with a
+    trailing axis of length 1 are several times slower)."""
+    seg = x[i0 * b : i1 * b]
+    n_c = x.shape[1]
+    if n_c == 1:
+        return seg.reshape(i1 - i0, b).T
+    out: np.ndarray = seg.reshape(i1 - i0, b, n_c).transpose(1, 0, 2).reshape(b, (i1 - i0) * n_c)
     return out
 
 
-def _scan(d: FloatArray, c: FloatArray | None, done: BoolArray | None = None, coef: float = 0.0) -> FloatArray:
-    """Solve x_t = d_t + c_t x_{t+1}, x_T = 0, backwards in time for [T, M] arrays.
+def _to_blocks(x: np.ndarray, b: int, k: int, fill: Any) -> np.ndarray:
+    """[T, M] -> [B, K·M] with element (j, i·M + m) = x[i·B + j, m]; the tail is padded with fill."""
+    n_t, n_c = x.shape
+    full = n_t // b
+    out = np.empty((b, k * n_c), dtype=x.dtype)
+    step = _tile(b, n_c)
+    for i0 in range(0, full, step):
+        i1 = min(i0 + step, full)
+        out[:, i0 * n_c : i1 * n_c] = _seg_t(x, i0, i1, b)
+    if full < k:
+        rest = n_t - full * b
+        out[:rest, full * n_c :] = x[full * b :]
+        out[rest:, full * n_c :] = fill
+    return out
 
-    The coefficients are given (``c``), or c_t = coef·(1 − done_t).
-    """
+
+def _scan(d: FloatArray, c: FloatArray) -> FloatArray:
+    """Solve x_t = d_t + c_t x_{t+1}, x_T = 0, backwards in time for [T, M] arrays."""
     n_t, n_c = d.shape
-    if c is None:
-        assert done is not None
-        if n_t <= _DIRECT_MAX_T:
-            return _direct_scan(d, np.where(done, 0.0, coef))
-    elif n_t <= _DIRECT_MAX_T:
+    if n_t <= _DIRECT_MAX_T:
         return _direct_scan(d, c)
     b = _block_length(n_t, n_c)
     k = -(-n_t // b)
-    width = k * n_c
-    dd = _to_blocks(d, b, k, 0.0).reshape(b, width)
-    if c is None:
-        assert done is not None
-        cc = np.where(_to_blocks(done, b, k, True).reshape(b, width), 0.0, coef)
-    else:
-        cc = _to_blocks(c, b, k, 0.0).reshape(b, width)
+    return _scan_blocks(_to_blocks(d, b, k, 0.0), _to_blocks(c, b, k, 0.0), n_t, n_c)
+
+
+def _scan_blocks(dd: FloatArray, cc: FloatArray, n_t: int, n_c: int) -> FloatArray:
+    """The blocked scan on [B, K·M] arrays (element (j, i·M + m) is time i·B + j); returns [T, M].
+
+    Overwrites its inputs.
+    """
+    b, width = dd.shape
+    k = width // n_c
     # block-local recursions side by side; cc[j] becomes P_j = Π_{i≥j} c_i within the block
     tmp = np.empty(width)
     for j in range(b - 2, -1, -1):
@@ -477,18 +491,73 @@ def _scan(d: FloatArray, c: FloatArray | None, done: BoolArray | None = None, co
     carry = nxt.reshape(width)
     out = np.empty((n_t, n_c))
     full = n_t // b
-    dst = out[: full * b].reshape(full, b, n_c)
-    for i0 in range(0, full, _TILE):
-        i1 = min(i0 + _TILE, full)
+    step = _tile(b, n_c)
+    for i0 in range(0, full, step):
+        i1 = min(i0 + step, full)
         cols = slice(i0 * n_c, i1 * n_c)
         tile = cc[:, cols] * carry[cols]
         tile += dd[:, cols]
-        dst[i0:i1] = tile.reshape(b, i1 - i0, n_c).transpose(1, 0, 2)
+        if n_c == 1:
+            out[i0 * b : i1 * b, 0].reshape(i1 - i0, b).T[...] = tile
+        else:
+            out[i0 * b : i1 * b].reshape(i1 - i0, b, n_c).transpose(1, 0, 2)[...] = tile.reshape(b, i1 - i0, n_c)
     if full < k:
         rest = n_t - full * b
         cols = slice(full * n_c, width)
-        out[full * b :] = (cc[:rest, cols] * carry[cols] + dd[:rest, cols]).reshape(rest, n_c)
+        out[full * b :] = cc[:rest, cols] * carry[cols] + dd[:rest, cols]
     return out
+
+
+def _delta_into(
+    out: FloatArray, r: FloatArray, v: FloatArray, nv: FloatArray, term: BoolArray | None, g: float
+) -> FloatArray:
+    """δ = r + γ(1 − term)·nv − v into ``out``, bitwise as :func:`td_residuals` computes it
+    (the terminal steps are patched afterwards when ``term`` is None)."""
+    np.multiply(nv, g, out=out)
+    out += r
+    out -= v
+    if term is not None and term.any():
+        idx = np.nonzero(term)
+        out[idx] = r[idx] - v[idx]
+    return out
+
+
+def _gae_blocked(
+    r: FloatArray, v: FloatArray, nv: FloatArray, term: BoolArray, done: BoolArray, g: float, coef: float
+) -> FloatArray:
+    """GAE of [T, M] rollouts: δ and the coefficients γλ(1 − done) are computed tile by tile
+    (cache-resident) straight into the blocked layout of :func:`_scan_blocks`."""
+    n_t, n_c = r.shape
+    if n_t <= _DIRECT_MAX_T:
+        return _direct_scan(_delta_into(np.empty(r.shape), r, v, nv, term, g), np.where(done, 0.0, coef))
+    b = _block_length(n_t, n_c)
+    k = -(-n_t // b)
+    dd = np.empty((b, k * n_c))
+    cc = np.empty((b, k * n_c))
+    full = n_t // b
+    step = _tile(b, n_c)
+    buf = np.empty((min(step, full) * b, n_c))
+    live = ~done
+    for i0 in range(0, full, step):
+        i1 = min(i0 + step, full)
+        seg = slice(i0 * b, i1 * b)
+        d = _delta_into(buf[: (i1 - i0) * b], r[seg], v[seg], nv[seg], None, g)
+        cols = slice(i0 * n_c, i1 * n_c)
+        dd[:, cols] = _seg_t(d, 0, i1 - i0, b)
+        np.multiply(_seg_t(live, i0, i1, b), coef, out=cc[:, cols])
+    if full < k:
+        rest = n_t - full * b
+        seg = slice(full * b, n_t)
+        cols = slice(full * n_c, k * n_c)
+        dd[:rest, cols] = _delta_into(np.empty((rest, n_c)), r[seg], v[seg], nv[seg], term[seg], g)
+        cc[:rest, cols] = np.where(done[seg], 0.0, coef)
+        dd[rest:, cols] = 0.0
+        cc[rest:, cols] = 0.0
+    # terminal steps: no bootstrap (sparse patch; step t of column m sits at (t mod B, (t div B)·M + m))
+    flat = np.flatnonzero(term)
+    t_idx, m_idx = np.divmod(flat, n_c)
+    dd[t_idx % b, (t_idx // b) * n_c + m_idx] = r.reshape(-1)[flat] - v.reshape(-1)[flat]
+    return _scan_blocks(dd, cc, n_t, n_c)
 
 
 def gae_fast(
@@ -519,16 +588,10 @@ def gae_fast(
     lm = check_unit_interval(lam, "lam")
     if r.shape[0] == 0:
         return np.zeros(r.shape)
-    # δ as in td_residuals, with the terminal steps patched sparsely (bitwise the same values)
-    delta: FloatArray = np.multiply(nv, g)
-    delta += r
-    delta -= v
-    idx = np.nonzero(term)
-    delta[idx] = r[idx] - v[idx]
     done = term | trunc
-    if delta.ndim == 1:
-        return _scan(delta[:, None], None, done[:, None], g * lm)[:, 0]
-    return _scan(delta, None, done, g * lm)
+    if r.ndim == 1:
+        return _gae_blocked(r[:, None], v[:, None], nv[:, None], term[:, None], done[:, None], g, g * lm)[:, 0]
+    return _gae_blocked(r, v, nv, term, done, g, g * lm)
 
 
 def lambda_returns(
