@@ -94,8 +94,10 @@ def _ours_rec(c: Case) -> Runner:
 
 def _sb3(c: Case) -> Runner:
     import torch
-    from gymnasium import spaces
-    from stable_baselines3.common.buffers import RolloutBuffer
+
+    # imported by name: optional peers, not dependencies (and without type stubs)
+    spaces = importlib.import_module("gymnasium.spaces")
+    RolloutBuffer = importlib.import_module("stable_baselines3.common.buffers").RolloutBuffer
 
     r2 = c.rewards if c.rewards.ndim == 2 else c.rewards[:, None]
     v2, nv2, te2, tr2 = (x if x.ndim == 2 else x[:, None] for x in (c.values, c.next_values, c.terminated, c.truncated))
@@ -119,9 +121,9 @@ def _sb3(c: Case) -> Runner:
 
 def _torchrl(c: Case, vectorized: bool) -> Runner:
     import torch
-    from torchrl.objectives.value.functional import generalized_advantage_estimate, vec_generalized_advantage_estimate
 
-    fn = vec_generalized_advantage_estimate if vectorized else generalized_advantage_estimate
+    functional = importlib.import_module("torchrl.objectives.value.functional")
+    fn = functional.vec_generalized_advantage_estimate if vectorized else functional.generalized_advantage_estimate
 
     def tens(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         x2 = x if x.ndim == 2 else x[:, None]
@@ -133,7 +135,7 @@ def _torchrl(c: Case, vectorized: bool) -> Runner:
 
     def run() -> np.ndarray:
         adv, _ = fn(c.gamma, c.lam, v, nv, r, done=done, terminated=term, time_dim=-2)
-        out = adv[..., 0].numpy().astype(np.float64).T
+        out: np.ndarray = adv[..., 0].numpy().astype(np.float64).T
         return out if c.rewards.ndim == 2 else out[:, 0]
 
     return run
