@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import importlib
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -148,26 +149,29 @@ class Row:
     times: list[float]
     error: float | None
     note: str = ""
+    cpu: list[float] = field(default_factory=list)
 
 
-def _time(make: Callable[[], Runner], repeats: int, budget: float) -> tuple[list[float], np.ndarray]:
+def _time(make: Callable[[], Runner], repeats: int, budget: float) -> tuple[list[float], list[float], np.ndarray]:
+    """Wall-clock and CPU (this process) seconds of each timed run, and the first run's output."""
     run = make()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = run()  # warm-up (imports, allocations); counted only if it is slow
-    first = time.perf_counter() - t0
-    times = [first] if first > 1.0 else []
+    first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
+    times, cpu = ([first], [first_cpu]) if first > 1.0 else ([], [])
     spent = first
     gc.disable()
     try:
         while len(times) < repeats and (spent < budget or not times):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             run()
             dt = time.perf_counter() - t0
+            cpu.append(time.process_time() - c0)
             times.append(dt)
             spent += dt
     finally:
         gc.enable()
-    return times, out
+    return times, cpu, out
 
 
 def _version(module: str) -> str | None:
@@ -196,12 +200,12 @@ def _bench_case(c: Case, repeats: int, budget: float) -> list[Row]:
             rows.append(Row(label, dtype, [], None, "not installed"))
             continue
         try:
-            times, out = _time(make, repeats, budget)
+            times, cpu, out = _time(make, repeats, budget)
         except Exception as exc:  # a peer that fails to run is reported, not fatal
             rows.append(Row(label, dtype, [], None, f"failed: {type(exc).__name__}: {exc}"[:120]))
             continue
         err = float(np.max(np.abs(np.asarray(out, dtype=np.float64) - ref))) / scale
-        rows.append(Row(label, dtype, times, err))
+        rows.append(Row(label, dtype, times, err, cpu=cpu))
     return rows
 
 
@@ -210,7 +214,7 @@ def _print(c: Case, rows: list[Row]) -> None:
     print(f"\n{c.name}: shape {c.rewards.shape}, {int(c.terminated.sum())} terminations + {int(c.truncated.sum())} truncations "
           f"({n_ends} episode ends), γ = {c.gamma}, λ = {c.lam}")
     base = next((statistics.median(r.times) for r in rows if r.times and r.label.startswith("ours: gae_fast")), None)
-    print(f"  {'implementation':<52} {'dtype':<8} {'runs':>4} {'median ms':>11} {'min ms':>10} {'× fast':>9}  {'max|err| vs gae':>16}")
+    print(f"  {'implementation':<52} {'dtype':<8} {'runs':>4} {'median ms':>11} {'min ms':>10} {'cpu ms':>10} {'× fast':>9}  {'max|err| vs gae':>16}")
     for r in rows:
         if not r.times:
             print(f"  {r.label:<52} {r.dtype:<8} {'':>4} {r.note}")
@@ -218,7 +222,8 @@ def _print(c: Case, rows: list[Row]) -> None:
         med = statistics.median(r.times) * 1e3
         ratio = f"{med / (base * 1e3):.2f}" if base else "-"
         err = f"{r.error:.1e}" if r.error is not None else "-"
-        print(f"  {r.label:<52} {r.dtype:<8} {len(r.times):>4} {med:>11.2f} {min(r.times) * 1e3:>10.2f} {ratio:>9}  {err:>16}")
+        cpu = statistics.median(r.cpu) * 1e3
+        print(f"  {r.label:<52} {r.dtype:<8} {len(r.times):>4} {med:>11.2f} {min(r.times) * 1e3:>10.2f} {cpu:>10.2f} {ratio:>9}  {err:>16}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -233,7 +238,9 @@ def run(args: argparse.Namespace) -> int:
             make_case("64 envs × 2048 steps, episode ends every ~1000 steps", 2048, 64, args.seed + 1, 1000),
         ]
     print("GAE benchmark (a measurement, not a test): median of timed runs; '× fast' = median / median of ours: gae_fast;")
+    print("'cpu ms' = median CPU time of this process (less sensitive to other load on the machine than wall time);")
     print("errors are max |A − A_gae| / max(1, max |A_gae|) against the float64 recursion (peers compute in float32).")
+    print(f"machine: {os.cpu_count()} CPU(s), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, numpy {np.__version__}")
     for c in cases:
         _print(c, _bench_case(c, args.repeats, args.budget))
     return 0
