@@ -586,7 +586,7 @@ def gae_fast(
     r, v, nv, term, trunc = _rollout(rewards, values, next_values, terminated, truncated)
     g = check_unit_interval(gamma, "gamma")
     lm = check_unit_interval(lam, "lam")
-    if r.shape[0] == 0:
+    if r.size == 0:
         return np.zeros(r.shape)
     done = term | trunc
     if r.ndim == 1:

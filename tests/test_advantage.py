@@ -175,9 +175,10 @@ def test_batched_equals_columns() -> None:
 
 
 def test_empty_rollout() -> None:
-    e = np.zeros(0)
-    for name in FORMS:
-        assert getattr(reference, name)(e, e, e, e.astype(bool), e.astype(bool), 0.9, 0.9).shape == (0,)
+    for shape in ((0,), (0, 3), (5, 0)):
+        e = np.zeros(shape)
+        for name in FORMS:
+            assert getattr(reference, name)(e, e, e, e.astype(bool), e.astype(bool), 0.9, 0.9).shape == shape, (name, shape)
 
 
 def test_advantages_bandit_closed_form() -> None:
