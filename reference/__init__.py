@@ -6,7 +6,26 @@ Every public function is re-exported here; SPEC.md names each one next to its eq
 
 from __future__ import annotations
 
-from .advantage import gae, td_residuals
+from .actor_critic import (
+    a2c_actor_gradient,
+    a2c_critic_loss,
+    advantage_gradient,
+    q_actor_step,
+    td_critic_update,
+    vpg_step,
+)
+from .advantage import (
+    advantages,
+    episode_lengths,
+    gae,
+    gae_fast,
+    gae_literal,
+    gae_sum,
+    k_step_advantage,
+    k_step_return,
+    lambda_returns,
+    td_residuals,
+)
 from .baselines import constant_baseline, min_variance_baseline, time_dependent_baseline
 from .mdp import (
     TabularMDP,
@@ -57,7 +76,11 @@ from .value import fit_linear_value, tabular_time_features, value_regression_los
 
 __all__ = [
     "TabularMDP",
+    "a2c_actor_gradient",
+    "a2c_critic_loss",
     "action_values",
+    "advantage_gradient",
+    "advantages",
     "baseline_gradient",
     "bt_loss",
     "bt_loss_grad",
@@ -69,15 +92,22 @@ __all__ = [
     "dpo_implicit_reward",
     "dpo_loss",
     "enumerate_responses",
+    "episode_lengths",
     "expected_return",
     "fit_bt_rewards",
     "fit_linear_value",
     "gae",
+    "gae_fast",
+    "gae_literal",
+    "gae_sum",
+    "k_step_advantage",
+    "k_step_return",
     "kl_beta_update",
     "kl_optimal_policy",
     "kl_optimal_value",
     "kl_regularized_objective",
     "kl_rewards",
+    "lambda_returns",
     "last_token_index",
     "last_token_reward",
     "log_softmax_policy",
@@ -88,6 +118,7 @@ __all__ = [
     "policy_gradient_theorem",
     "ppo_clip",
     "prefix_index",
+    "q_actor_step",
     "reinforce_gradient",
     "reward_to_go_gradient",
     "rewards_to_go",
@@ -99,6 +130,7 @@ __all__ = [
     "step_scores",
     "tabular_time_features",
     "tabular_token_log_probs",
+    "td_critic_update",
     "td_residuals",
     "time_dependent_baseline",
     "trajectory_baseline_gradient",
@@ -107,4 +139,5 @@ __all__ = [
     "trajectory_score",
     "value_head",
     "value_regression_loss",
+    "vpg_step",
 ]

@@ -1,10 +1,17 @@
 """Hypothesis strategies for the specification's inputs, reusable in users' own test suites.
 
-One module per area (``mdp``: tabular MDPs and policies, ...); the public ones are re-exported here.
+One module per area: ``mdp`` (tabular MDPs and policies), ``rollouts`` (rollouts with
+terminations and truncations), ``rlhf`` (preference pairs, padded token batches, small token
+models), ...; the public names of each are re-exported here.
 """
 
 from __future__ import annotations
 
-from .mdp import MDPCase, distributions, gammas, logit_tables, mdp_cases, mdps
+from . import mdp as _mdp
+from . import rlhf as _rlhf
+from . import rollouts as _rollouts
+from .mdp import *  # noqa: F403
+from .rlhf import *  # noqa: F403
+from .rollouts import *  # noqa: F403
 
-__all__ = ["MDPCase", "distributions", "gammas", "logit_tables", "mdp_cases", "mdps"]
+__all__ = sorted({*_mdp.__all__, *_rollouts.__all__, *_rlhf.__all__})
