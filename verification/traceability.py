@@ -110,10 +110,10 @@ SOURCE_ITEMS: dict[str, str] = {
     "S11.7": "critic objective J(w) = ½ E||r(s_t,a_t) + V_w(s_{t+1}) − V_w(s_t)||²",
     "S11.8": "actor-critic: Ψ_t = r(s_t,a_t) + max_{a_{t+1}} V_w(s_{t+1},a_{t+1}) − Σ_a π_θ(a|s) Q(s,a)",
     # 12. RLHF
-    "S12.1": "token-level MDP: agent = LM, state = prompt + tokens so far, action = next token, policy = the LM, a_t ~ π(·|s_t)",
+    "S12.1": "token-level MDP for fine-tuning an LM with PPO: agent = the LM, state = the prompt (input tokens), action = the next token, reward: good responses rewarded, bad ones not, policy = the LM, a_t ~ π(·|s_t)",
     "S12.2": "s_t = s_{t-1} concatenated with a_{t-1}; the Markov property holds",
     "S12.3": "P(τ) = Π_t P(s_{t+1}|s_t,a_t) (restated for text generation)",
-    "S12.4": "reward model: a separate LM with a one-output linear layer on the last hidden state of prompt+answer",
+    "S12.4": "reward model: large rewards for good responses, small or none for bad; a separate LM with a one-output linear layer after the last hidden state of prompt+answer",
     "S12.5": "loss = −log σ(r(x,y_w) − r(x,y_l))",
     "S12.6": "claim: r_w > r_l gives σ in (0.5,1) and a small loss; r_w < r_l gives σ in (0,0.5) and a larger loss",
     "S12.7": "value head: a linear layer on the policy LM estimates V^π(s_t)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 import reference
 
@@ -109,6 +110,58 @@ def _demo_e125() -> Demo:
     )
 
 
+def _demo_e126() -> Demo:
+    case = PINNED_MODELS[0]
+    v, n = case.vocab, case.length
+    ys = reference.enumerate_responses(v, n)
+    k = ys.shape[0]
+    rows = reference.prefix_index(ys, v)
+    # ground truth ∇_θ E_y[r(x, y)] by autograd through the enumerated expectation
+    th = torch.tensor(case.policy_logits, requires_grad=True)
+    logpi = torch.log_softmax(th, dim=1)
+    seq = logpi[torch.as_tensor(rows), torch.as_tensor(ys)].sum(dim=1)  # log π(y|x), [K]
+    (grad,) = torch.autograd.grad((torch.exp(seq) * torch.as_tensor(case.scores)).sum(), th)
+    truth = grad.numpy().reshape(-1)
+    tok = reference.tabular_token_log_probs(case.policy_logits, ys)
+    prob = np.exp(tok.sum(axis=1))
+    pi = np.exp(case.policy_logits - np.log(np.exp(case.policy_logits).sum(axis=1, keepdims=True)))
+    score = np.zeros((k, n) + case.policy_logits.shape)  # ∇_θ log π(y_t|x, y_<t) = e_row ⊗ (e_y_t − π(·|row))
+    for i in range(k):
+        for t in range(n):
+            score[i, t, rows[i, t]] -= pi[rows[i, t]]
+            score[i, t, rows[i, t], ys[i, t]] += 1.0
+    score = score.reshape(k, n, -1)
+    mask = np.ones((k, n), dtype=bool)
+    s = case.scores
+    placements = {
+        "last": reference.kl_rewards(s, tok, tok, mask, 0.0),  # β = 0: the score alone, on the last token
+        "every": np.repeat(s[:, None], n, axis=1),
+        "first": np.concatenate([s[:, None], np.zeros((k, n - 1))], axis=1),
+    }
+    err: dict[str, float] = {}
+    v0: dict[str, float] = {}
+    for name, r in placements.items():
+        g = reference.masked_returns(r, mask, 1.0)  # S12.8's regression targets Σ_{k≥t} r_k
+        est = np.einsum("i,itn,it->n", prob, score, g)
+        err[name] = float(np.linalg.norm(est - truth) / np.linalg.norm(truth))
+        v0[name] = float(prob @ g[:, 0])
+    mean_r = float(prob @ s)
+    return Demo(
+        case=f"all {k} responses of a tabular autoregressive model, V = {v}, L = {n} (PINNED_MODELS[0] of §12), the reward model's score alone (β = 0)",
+        source_form=(
+            f"r(s_k, a_k) is not defined per token; read as the score on every token, Σ_(k≥t) r_k = (L−t)·r: "
+            f"E[Σ_t ∇log π·G_t] has relative error {err['every']:.0%} against ∇E[r] and V(s_0) regresses to {v0['every']:.4f} = L·E[r]; "
+            f"read as the score on the first token, the later tokens get no credit: {err['first']:.0%} off"
+        ),
+        correct_form=(
+            f"the score on the last response token (0 before it, plus the KL term of (12.6)): G_t = r(x, y) for every t, "
+            f"V(s_0) = E[r] = {v0['last']:.4f}, and E[Σ_t ∇log π·G_t] = ∇E[r] to {err['last']:.1e}"
+        ),
+        separation=f"relative gradient errors {err['every']:.3f} (every token), {err['first']:.3f} (first token), {err['last']:.1e} (last token) against autograd ∇E[r]",
+        ok=err["last"] < 1e-12 and min(err["every"], err["first"]) > 0.1 and abs(v0["last"] - mean_r) < 1e-12 and abs(v0["every"] - n * mean_r) < 1e-12,
+    )
+
+
 for _e in [
     Erratum("E12.1", ("S12.3",), "wrong", "P(τ) = Π_t P(s_{t+1}|s_t,a_t), restated for text generation",
             "P(y|x) = Π_t π_θ(y_t|x, y_<t) (times the prompt distribution ρ(x) for P(τ)); the transition s_{t+1} = s_t ⊕ a_t is deterministic",
@@ -130,5 +183,11 @@ for _e in [
             "r(x, y) = wᵀh + b with h the final hidden state of the last non-padding token (the last response token)",
             "in a padded batch the last position is a pad for every shorter sequence; reading it makes the score depend on the padding",
             ("RM-PADDING-INVARIANT",), _demo_e125),
+    Erratum("E12.6", ("S12.8",), "incomplete", "regress V on Σ_(k≥t) r(s_k, a_k), 'the same formulations discussed previously'",
+            "per-token rewards of the token MDP: 0 before the last response token and the reward model's score r(x, y) on it (plus −β log(π/π_ref) on every token, (12.6)); "
+            "the targets are their returns-to-go, so V(s_t) regresses to E[r(x, y) | x, y_<t] (minus the KL still to come)",
+            "the reward model scores a whole prompt + response (S12.4), so r(s_k, a_k) has no meaning until the score is placed on a token; "
+            "on every token the returns-to-go weight it by the tokens left, on the first token the later tokens get no credit, and either way the policy gradient is not ∇E[r]",
+            ("RLHF-TOKEN-PG-UNBIASED", "RLHF-VALUE-REGRESSION", "RLHF-KL-REWARD-SUM"), _demo_e126),
 ]:
     register_erratum(_e)
