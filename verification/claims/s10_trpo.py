@@ -330,7 +330,7 @@ register(
         title="the natural step fills the trust region and solves the quadratic program",
         statement=(
             "Δ = sqrt(2δ / gᵀH⁻¹g) H⁻¹g (eq. 10.5) satisfies ½ΔᵀHΔ = δ exactly and is the maximizer of gᵀΔ subject to "
-            "½ΔᵀHΔ <= δ (eq. S10.5), the solution scipy.optimize finds for the same problem; with damping λ, H + λI replaces H"
+            "½ΔᵀHΔ <= δ (S10.5), the solution scipy.optimize finds for the same problem; with damping λ, H + λI replaces H"
         ),
         section="§10",
         source=("S10.5", "S10.6", "S10.7"),

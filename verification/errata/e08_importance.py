@@ -6,6 +6,10 @@ import numpy as np
 
 import reference
 
+from ..registry import all_claims
+
+all_claims()  # register every claim module in canonical (name) order before importing any of them here
+
 from ..claims._offpolicy import exact_gradient_1t, step_tables, surrogate_gradient_autograd
 from ..claims.s08_importance import OFF_2X2, ON_2X2, log_ratio_gradient
 from ..exact import enumerate_trajectories

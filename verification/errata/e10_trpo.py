@@ -9,6 +9,10 @@ from scipy.optimize import minimize
 import reference
 from reference._torch import single_thread
 
+from ..registry import all_claims
+
+all_claims()  # register every claim module in canonical (name) order before importing any of them here
+
 from ..claims._offpolicy import hessian as _hessian
 from ..claims.s10_trpo import TR_PINNED, autograd_taylor, local_fisher
 from ..strategies.ppo import TrustRegionCase

@@ -6,6 +6,10 @@ import numpy as np
 
 import reference
 
+from ..registry import all_claims
+
+all_claims()  # register every claim module in canonical (name) order before importing any of them here
+
 from ..claims._offpolicy import exact_gradient_1t, step_tables
 from ..claims.s01_policy_gradient import PINNED_2X2
 from ..claims.s11_template import TEMPLATE_HALF, template_estimates
