@@ -1,4 +1,5 @@
-"""The reference: the source's equations as small pure functions (float64, numpy).
+"""The reference: the source's equations as small pure functions (float64, numpy; torch where
+autograd is part of the definition).
 
 Every public function is re-exported here; SPEC.md names each one next to its equation.
 ``reference`` never imports ``verification``.
@@ -26,7 +27,16 @@ from .advantage import (
     lambda_returns,
     td_residuals,
 )
-from .baselines import constant_baseline, min_variance_baseline, time_dependent_baseline
+from .baselines import (
+    constant_baseline,
+    min_variance_baseline,
+    time_dependent_baseline,
+)
+from .importance import (
+    importance_expectation,
+    importance_ratio,
+    importance_weighted_gradient,
+)
 from .mdp import (
     TabularMDP,
     action_values,
@@ -48,8 +58,22 @@ from .policy_gradient import (
     trajectory_baseline_gradient,
     trajectory_score,
 )
-from .ppo import kl_beta_update, ppo_clip
-from .returns import discounted_returns, discounted_returns_literal, rewards_to_go
+from .ppo import (
+    categorical_entropy,
+    categorical_kl,
+    kl_beta_update,
+    kl_estimate,
+    ppo_actor_critic_loss,
+    ppo_clip,
+    ppo_clip_cases,
+    ppo_clip_grad,
+    ppo_penalty,
+)
+from .returns import (
+    discounted_returns,
+    discounted_returns_literal,
+    rewards_to_go,
+)
 from .rlhf import (
     bt_loss,
     bt_loss_grad,
@@ -71,8 +95,38 @@ from .rlhf import (
     tabular_token_log_probs,
     value_head,
 )
-from .trpo import conjugate_gradient, natural_step
-from .value import fit_linear_value, tabular_time_features, value_regression_loss
+from .template import (
+    policy_gradient_template,
+    psi_actor_critic,
+    psi_actor_critic_as_written,
+    psi_advantage,
+    psi_baseline_reward_to_go,
+    psi_baseline_reward_to_go_as_written,
+    psi_gae,
+    psi_q_value,
+    psi_reward_to_go,
+    psi_td_residual,
+    psi_td_residual_as_written,
+    psi_total_return,
+)
+from .trpo import (
+    backtracking_line_search,
+    conjugate_gradient,
+    fisher_matrix,
+    fisher_vector_product,
+    kl_taylor,
+    mean_kl,
+    natural_step,
+    surrogate_advantage,
+    surrogate_gradient,
+    surrogate_taylor,
+    trpo_step,
+)
+from .value import (
+    fit_linear_value,
+    tabular_time_features,
+    value_regression_loss,
+)
 
 __all__ = [
     "TabularMDP",
@@ -81,10 +135,13 @@ __all__ = [
     "action_values",
     "advantage_gradient",
     "advantages",
+    "backtracking_line_search",
     "baseline_gradient",
     "bt_loss",
     "bt_loss_grad",
     "bt_preference_prob",
+    "categorical_entropy",
+    "categorical_kl",
     "conjugate_gradient",
     "constant_baseline",
     "discounted_returns",
@@ -94,30 +151,54 @@ __all__ = [
     "enumerate_responses",
     "episode_lengths",
     "expected_return",
+    "fisher_matrix",
+    "fisher_vector_product",
     "fit_bt_rewards",
     "fit_linear_value",
     "gae",
     "gae_fast",
     "gae_literal",
     "gae_sum",
+    "importance_expectation",
+    "importance_ratio",
+    "importance_weighted_gradient",
     "k_step_advantage",
     "k_step_return",
     "kl_beta_update",
+    "kl_estimate",
     "kl_optimal_policy",
     "kl_optimal_value",
     "kl_regularized_objective",
     "kl_rewards",
+    "kl_taylor",
     "lambda_returns",
     "last_token_index",
     "last_token_reward",
     "log_softmax_policy",
     "masked_gae",
     "masked_returns",
+    "mean_kl",
     "min_variance_baseline",
     "natural_step",
+    "policy_gradient_template",
     "policy_gradient_theorem",
+    "ppo_actor_critic_loss",
     "ppo_clip",
+    "ppo_clip_cases",
+    "ppo_clip_grad",
+    "ppo_penalty",
     "prefix_index",
+    "psi_actor_critic",
+    "psi_actor_critic_as_written",
+    "psi_advantage",
+    "psi_baseline_reward_to_go",
+    "psi_baseline_reward_to_go_as_written",
+    "psi_gae",
+    "psi_q_value",
+    "psi_reward_to_go",
+    "psi_td_residual",
+    "psi_td_residual_as_written",
+    "psi_total_return",
     "q_actor_step",
     "reinforce_gradient",
     "reward_to_go_gradient",
@@ -128,6 +209,9 @@ __all__ = [
     "state_occupancy",
     "state_values",
     "step_scores",
+    "surrogate_advantage",
+    "surrogate_gradient",
+    "surrogate_taylor",
     "tabular_time_features",
     "tabular_token_log_probs",
     "td_critic_update",
@@ -137,6 +221,7 @@ __all__ = [
     "trajectory_log_prob",
     "trajectory_return",
     "trajectory_score",
+    "trpo_step",
     "value_head",
     "value_regression_loss",
     "vpg_step",
