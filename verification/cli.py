@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    # The claims evaluate many tiny torch graphs; with several intra-op threads they spend
+    # milliseconds per call waiting on the pool.  A command that trains (rlhf) sets its own.
+    import torch
+
+    torch.set_num_threads(int(getattr(table[args.command], "TORCH_THREADS", 1)))
     rc: int = table[args.command].run(args)
     return rc
 
