@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -139,9 +139,8 @@ FULL = LoopConfig(
     ppo_iterations=400,
     ppo_rollouts=128,
     eval_points=20,
-    criteria=Criteria(),
+    criteria=Criteria(rm_accuracy_margin=0.02, ppo_gap_closed_rm=0.93, ppo_kl_ratio_rm=0.07, ppo_gap_closed_true=0.75,
+                      dpo_gap_closed_true=0.85, dpo_kl_ratio_true=0.15),
 )
 
 PRESETS: dict[str, LoopConfig] = {"quick": QUICK, "full": FULL}
-
-CONFIG_FIELDS = tuple(f.name for f in fields(LoopConfig))

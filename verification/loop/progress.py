@@ -47,11 +47,3 @@ class Progress:
                 self._last_decile = decile
         self.stream.flush()
 
-    def note(self, text: str) -> None:
-        if not self.enabled:
-            return
-        if self.tty and self._stage:
-            self.stream.write("\n")
-            self._stage = ""
-        self.stream.write(text + "\n")
-        self.stream.flush()
