@@ -122,6 +122,23 @@ def test_cli_writes_summary_and_plots(quick: tuple[LoopResult, Path]) -> None:
     assert "gap J*−J" in text and "PASSED" in text
 
 
+@pytest.mark.rlhf_loop
+def test_plots_are_skipped_with_a_note_without_matplotlib(quick: tuple[LoopResult, Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from verification.loop.plots import write_plots
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib...` raise ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    result, _ = quick
+    prep = result.prepared
+    files, note = write_plots(result.summary, tmp_path, prep.logp_ref, prep.task.reward, prep.r_rm, None, None, QUICK.beta)
+    assert files == [] and "matplotlib is not installed" in note
+    assert not matplotlib_available()
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---------------------------------------------------------------- broken variants fail the loop
 
 

@@ -17,8 +17,16 @@ from .task import FloatArray, Preferences
 
 
 def kl_divergence(p: FloatArray, q: FloatArray) -> FloatArray:
-    """KL(p‖q) per row, [P]: −J(p) with zero reward and β = 1 (eq. 12.10 of SPEC.md)."""
+    """KL(p‖q) per row, [P]: −J(p) of ``reference.kl_regularized_objective`` with zero reward and β = 1."""
     out = -np.asarray(reference.kl_regularized_objective(p, q, np.zeros_like(p), 1.0), dtype=np.float64)
+    return out
+
+
+def _ratio(num: Any, den: Any) -> FloatArray:
+    """num / den, NaN where den is not positive (a degenerate task: π_ref is already optimal)."""
+    n = np.asarray(num, dtype=np.float64)
+    d = np.asarray(den, dtype=np.float64)
+    out: FloatArray = np.where(d > 0, n / np.where(d > 0, d, 1.0), np.nan)
     return out
 
 
@@ -48,7 +56,7 @@ def objective_report(logp_pi: FloatArray, logp_ref: FloatArray, reward: FloatArr
         "J_ref": j_ref,
         "J_star": j_star,
         "gap": j_star - j,
-        "gap_closed": (j - j_ref) / (j_star - j_ref),
+        "gap_closed": _ratio(j - j_ref, j_star - j_ref),
         "kl_to_optimum": kl_star,
         "kl_ref_to_optimum": kl_ref_star,
         "kl_optimum_to_ref": kl_divergence(pi_star, ref),
@@ -57,9 +65,9 @@ def objective_report(logp_pi: FloatArray, logp_ref: FloatArray, reward: FloatArr
     for key, val in out.items():
         res[key] = [float(x) for x in val]
         res[key + "_mean"] = float(np.mean(val))
-    res["gap_closed_mean"] = float((np.mean(j) - np.mean(j_ref)) / (np.mean(j_star) - np.mean(j_ref)))
+    res["gap_closed_mean"] = float(_ratio(np.mean(j) - np.mean(j_ref), np.mean(j_star) - np.mean(j_ref)))
     res["gap_closed_min"] = float(np.min(out["gap_closed"]))
-    res["kl_to_optimum_ratio"] = float(np.mean(kl_star) / np.mean(kl_ref_star))
+    res["kl_to_optimum_ratio"] = float(_ratio(np.mean(kl_star), np.mean(kl_ref_star)))
     return res
 
 
