@@ -13,10 +13,12 @@ from . import mdp as _mdp
 from . import ppo as _ppo
 from . import rlhf as _rlhf
 from . import rollouts as _rollouts
+from . import token_batch as _token_batch
 from .importance import *  # noqa: F403
 from .mdp import *  # noqa: F403
 from .ppo import *  # noqa: F403
 from .rlhf import *  # noqa: F403
 from .rollouts import *  # noqa: F403
+from .token_batch import *  # noqa: F403
 
-__all__ = sorted({*_importance.__all__, *_mdp.__all__, *_ppo.__all__, *_rlhf.__all__, *_rollouts.__all__})
+__all__ = sorted({*_importance.__all__, *_mdp.__all__, *_ppo.__all__, *_rlhf.__all__, *_rollouts.__all__, *_token_batch.__all__})
