@@ -39,12 +39,6 @@ from verification.errata import VERDICTS as ERRATUM_KINDS
 from verification.errata import all_errata
 from verification.traceability import EXTENSIONS, SOURCE_ITEMS
 
-#: Source sections whose §16.1 rows have not landed yet (8-11: importance sampling, PPO, TRPO, the
-#: template; issue 4).  While a section is listed its items need no row, and claims that cite them
-#: or belong to it need not be reachable from the table; everything else is enforced.  Empty it as
-#: those rows land: a listed section that has a row fails `test_pending_sections_have_no_rows`.
-PENDING_SECTIONS = {8, 9, 10, 11}
-
 SPEC = Path(__file__).resolve().parent.parent / "SPEC.md"
 VERDICTS = ("correct", "typo", "wrong", "ambiguous", "incomplete", "prose")
 GRAVITY = ("typo", "ambiguous", "incomplete", "wrong")  # lightest first; SPEC.md §16
@@ -61,12 +55,6 @@ VERDICT_CELL = re.compile(r"^([a-z]+)(?: \((E\d+\.\d+(?:, E\d+\.\d+)*)\))?$")
 EQUATION = re.compile(r"\((\d+\.\d+)\)")
 SECTION = re.compile(r"§(\d+)")
 NONE = "—"
-
-
-def _section_of(item: str) -> int:
-    m = ITEM_ID.match(item)
-    assert m, item
-    return int(m.group(1))
 
 
 def _cells(line: str) -> list[str]:
@@ -135,13 +123,11 @@ def check_table(text: str) -> list[str]:
 
 
 def check_coverage(text: str) -> list[str]:
-    """(a), (b): one row per item of every section that is not pending, none for unknown items, in reading order."""
+    """(a), (b): one row per item, none for unknown items, in reading order."""
     rows, _ = parse_rows(text)
     problems: list[str] = []
     counts = Counter(r.item for r in rows)
     for item in SOURCE_ITEMS:
-        if _section_of(item) in PENDING_SECTIONS:
-            continue
         if counts[item] == 0:
             problems.append(f"{item} has no row in SPEC.md §16.1")
         elif counts[item] > 1:
@@ -152,18 +138,6 @@ def check_coverage(text: str) -> list[str]:
     for a, b in zip(known, known[1:]):
         if order.index(a.item) >= order.index(b.item):
             problems.append(f"line {b.line}: {b.item} after {a.item} breaks reading order")
-    return problems
-
-
-def check_pending(text: str) -> list[str]:
-    rows, _ = parse_rows(text)
-    sections = {_section_of(i) for i in SOURCE_ITEMS}
-    problems = [f"PENDING_SECTIONS names {s}, which is not a source section" for s in sorted(PENDING_SECTIONS - sections)]
-    problems += [
-        f"line {r.line}: {r.item} has a row but section {_section_of(r.item)} is in PENDING_SECTIONS (remove it there)"
-        for r in rows
-        if ITEM_ID.match(r.item) and _section_of(r.item) in PENDING_SECTIONS
-    ]
     return problems
 
 
@@ -182,7 +156,10 @@ def check_verdicts(text: str) -> list[str]:
 
 
 def _defined_equations(text: str) -> set[str]:
-    return {m.group(1) for line in text.splitlines() if (m := re.match(r"^\((\d+\.\d+)\) ", line))}
+    """Equations SPEC.md defines: a line opening with ``(N.M) ``, or a table row whose first cell is
+    ``(N.M)`` (§11 defines its Ψ forms (11.2)-(11.9) that way)."""
+    defining = re.compile(r"^(?:\((\d+\.\d+)\) |\|\s*\((\d+\.\d+)\)\s*\|)")
+    return {m.group(1) or m.group(2) for line in text.splitlines() if (m := defining.match(line))}
 
 
 def _defined_sections(text: str) -> set[str]:
@@ -293,7 +270,7 @@ def check_extensions_table(text: str) -> list[str]:
 
 
 def check_reachable(text: str) -> list[str]:
-    """(g): every claim that cites a source item appears in a row (claims of pending sections excepted)."""
+    """(g): every claim that cites a source item appears in a row."""
     rows, _ = parse_rows(text)
     named = {c for r in rows for c in BACKTICKED.findall(r.claims)}
     problems: list[str] = []
@@ -301,10 +278,7 @@ def check_reachable(text: str) -> list[str]:
         if c.id in named:
             continue
         items = [s for s in c.source if s in SOURCE_ITEMS]
-        if not items:
-            continue  # only extensions: reached through §16.2
-        pending = int(c.section.lstrip("§")) in PENDING_SECTIONS or any(_section_of(i) in PENDING_SECTIONS for i in items)
-        if not pending:
+        if items:  # a claim citing only extensions is reached through §16.2
             problems.append(f"claim {c.id} cites {items} but appears in no row of SPEC.md §16.1")
     return problems
 
@@ -327,7 +301,6 @@ def check_source_items() -> list[str]:
 CHECKS: dict[str, Callable[[str], list[str]]] = {
     "table": check_table,
     "coverage": check_coverage,
-    "pending": check_pending,
     "verdicts": check_verdicts,
     "references": check_references,
     "claims": check_claims,
@@ -351,21 +324,14 @@ def test_spec_traceability(name: str) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_pending_sections_have_no_rows() -> None:
-    problems = check_pending(_spec())
-    assert not problems, "\n".join(problems)
-
-
 def test_source_items_are_numbered_in_order() -> None:
     problems = check_source_items()
     assert not problems, "\n".join(problems)
 
 
-def test_table_has_rows_for_every_section_but_the_pending() -> None:
+def test_table_has_rows_for_every_section() -> None:
     rows, _ = parse_rows(_spec())
-    present = {_section_of(r.item) for r in rows}
-    expected = {_section_of(i) for i in SOURCE_ITEMS} - PENDING_SECTIONS
-    assert present == expected
+    assert [r.item for r in rows] == list(SOURCE_ITEMS)
 
 
 # ------------------------------------------------------------------- the checks notice broken copies
@@ -405,7 +371,6 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("duplicate row", _replace(_row_of("S7.4") + "\n", _row_of("S7.4") + "\n" + _row_of("S7.4") + "\n"), "S7.4 has 2 rows"),
     ("unknown item", _edit_row("S6.10", "| S6.10 |", "| S6.11 |"), "S6.11 is not in SOURCE_ITEMS"),
     ("reading order", _swap_rows("S12.1", "S12.2"), "breaks reading order"),
-    ("row in a pending section", _replace(_row_of("S7.10") + "\n", _row_of("S7.10") + "\n" + _row_of("S7.10").replace("S7.10", "S9.1") + "\n"), "S9.1 has a row"),
     ("unescaped pipe", _edit_row("S6.1", "\\|", "|"), "7 cells, not 6"),
     ("table split by a blank line", _replace(_row_of("S6.1") + "\n", "\n" + _row_of("S6.1") + "\n"), "must start with the header"),
     ("verdict outside the vocabulary", _edit_row("S6.2", "ambiguous (E6.2)", "unclear (E6.2)"), "'unclear' is not one of"),
@@ -421,6 +386,9 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("no reference and no dash", _edit_row("S6.6", "`reference.td_residuals`", "td_residuals"), "names no `reference.X`"),
     ("unknown equation", _edit_row("S6.6", "| (6.4) |", "| (6.40) |"), "equation (6.40)"),
     ("unknown section", _edit_row("S12.1", "§12, ", "§21, "), "§21"),
+    ("equation a table does not define", _edit_row("S11.2", "| (11.2) |", "| (11.20) |"), "equation (11.20)"),
+    ("prose with an erratum id", _edit_row("S10.12", "| prose |", "| prose (E10.1) |"), "is prose but names errata"),
+    ("two kinds, the lighter chosen", _edit_row("S11.7", "wrong (E11.3, E11.6)", "incomplete (E11.3, E11.6)"), "the gravest kind"),
     ("unknown claim", _edit_row("S6.6", "`GAE-LAMBDA0`", "`GAE-LAMBDA-ZERO`"), "GAE-LAMBDA-ZERO, which is not in the registry"),
     ("no claim", _edit_row("S7.7", "`A2C-ACTOR-TD-ADVANTAGE` |", "— |"), "names no claim"),
     ("unreachable claim", _edit_row("S6.9", ", `GAE-LAMBDA-RETURN`", ""), "GAE-LAMBDA-RETURN cites"),
