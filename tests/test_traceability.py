@@ -16,7 +16,10 @@ The checks below fail when
     item, or its verdict is not the gravest of their kinds; §15's rows give each erratum's items
     and claims as the registry does;
 (g) a claim appears in no row although it cites a source item (claims citing only extensions are
-    reached through §16.2, whose rows are exactly ``EXTENSIONS``).
+    reached through §16.2, whose rows are exactly ``EXTENSIONS``);
+(h) a work cited author-year in SPEC.md or in ``EXTENSIONS`` is missing from SPEC.md's References,
+    an entry there is cited nowhere, or an extension of §16.2 names no reference from that list
+    (only the specification's own additions, ``OWN_EXTENSIONS``, may name none).
 
 (f), a claim citing an item or extension that does not exist, is tests/test_spec_consistency.py's
 ``test_claims_are_complete``.  Each check is a function of SPEC.md's text, so the tests at the end
@@ -55,6 +58,15 @@ VERDICT_CELL = re.compile(r"^([a-z]+)(?: \((E\d+\.\d+(?:, E\d+\.\d+)*)\))?$")
 EQUATION = re.compile(r"\((\d+\.\d+)\)")
 SECTION = re.compile(r"§(\d+)")
 NONE = "—"
+
+#: An author-year citation: "Baird 1995", "Schulman et al. (2017)", "Bradley and Terry 1952".
+CITATION = re.compile(r"\b([A-Z][a-z]+(?:-[A-Z]?[a-z]+)*)(?: and [A-Z][a-z]+| et al\.)?,? \(?((?:19|20)\d\d)\)?")
+#: A References entry, "- Surname, initials ... (year). Title ...".
+BIB_ENTRY = re.compile(r"^- ([^,]+),.*?\(((?:19|20)\d\d)\)")
+#: Text that reads like a citation but is not: the source's date in SPEC.md's opening paragraph.
+NOT_CITATIONS = {("Apr", "2024")}
+#: Extensions that are this specification's own, with no work to cite (§16.2 writes "—").
+OWN_EXTENSIONS = {"X-FAST-FORMS", "X-CONFORMANCE"}
 
 
 def _cells(line: str) -> list[str]:
@@ -269,6 +281,47 @@ def check_extensions_table(text: str) -> list[str]:
     return []
 
 
+def _bibliography(text: str) -> tuple[str, set[tuple[str, str]]]:
+    """SPEC.md's text before its References, and the (surname, year) of every entry there."""
+    head, sep, refs = text.partition("\n## References\n")
+    if not sep:
+        return head, set()
+    return head, {(m.group(1), m.group(2)) for line in refs.splitlines() if (m := BIB_ENTRY.match(line))}
+
+
+def check_bibliography(text: str) -> list[str]:
+    """(h): author-year citations, the References list and §16.2's reference column agree."""
+    body, known = _bibliography(text)
+    if not known:
+        return ["SPEC.md has no '## References' list with entries '- Surname, ... (year). ...'"]
+    problems: list[str] = []
+    cited = {m.groups() for m in CITATION.finditer(body)} - NOT_CITATIONS
+    problems += [f"SPEC.md cites {a} {y}, which its References do not list" for a, y in sorted(cited - known)]
+    problems += [f"References list {a} ({y}), which SPEC.md cites nowhere" for a, y in sorted(known - cited)]
+    for xid, description in EXTENSIONS.items():
+        problems += [
+            f"EXTENSIONS[{xid!r}] cites {a} {y}, which SPEC.md's References do not list"
+            for a, y in sorted({m.groups() for m in CITATION.finditer(description)} - known)
+        ]
+    for n, line in _subsection(text, "### §16.2 Extensions"):
+        cells = _cells(line)
+        if not line.startswith("| X-") or len(cells) != 3:
+            continue
+        xid, _what, ref = cells
+        works = [w.strip() for w in ref.split(";")]
+        if ref == NONE:
+            if xid not in OWN_EXTENSIONS:
+                problems.append(f"line {n}: §16.2 gives {xid} no reference (only {sorted(OWN_EXTENSIONS)} may have none)")
+            continue
+        for work in works:
+            m = CITATION.fullmatch(work)
+            if not m:
+                problems.append(f"line {n}: {xid}'s reference {work!r} is not an author-year citation like 'Schulman et al. (2017)'")
+            elif m.groups() not in known:
+                problems.append(f"line {n}: {xid} names {work}, which SPEC.md's References do not list")
+    return problems
+
+
 def check_reachable(text: str) -> list[str]:
     """(g): every claim that cites a source item appears in a row."""
     rows, _ = parse_rows(text)
@@ -308,6 +361,7 @@ CHECKS: dict[str, Callable[[str], list[str]]] = {
     "errata_table": check_errata_table,
     "extensions_table": check_extensions_table,
     "reachable": check_reachable,
+    "bibliography": check_bibliography,
 }
 
 
@@ -395,6 +449,10 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("§15 items differ", _replace("| E3.2 | S3.7, S3.9 |", "| E3.2 | S3.7 |"), "E3.2's items"),
     ("§15 claims differ", _replace("| `RM-PADDING-INVARIANT` |\n| E12.6", "| `RM-LOSS-SIGN` |\n| E12.6"), "for E12.5"),
     ("§16.2 differs", _replace("| X-DPO |", "| X-DPO-LOSS |"), "§16.2 lists"),
+    ("cited work missing from References", _replace("- Baird, L. (1995). Residual algorithms: reinforcement learning with function approximation. ICML.\n", ""), "cites Baird 1995"),
+    ("References entry cited nowhere", _replace("double sampling, Baird 1995)", "double sampling)"), "References list Baird (1995)"),
+    ("extension reference not listed", _replace("| Pardo et al. (2018) |", "| Pardo et al. (2019) |"), "X-TERMINATION names Pardo et al. (2019)"),
+    ("extension without a reference", _replace("| X-GAE-FINITE | GAE's (1−λ) mix on finite rollouts | Schulman et al. (2016) |", "| X-GAE-FINITE | GAE's (1−λ) mix on finite rollouts | — |"), "gives X-GAE-FINITE no reference"),
 ]
 
 
