@@ -3,7 +3,9 @@
 - every claim in the registry has a row in a SPEC.md claims table (`| `ID` | ...`), and vice versa;
 - each row's section matches the section heading it sits under, and the claim's ``section``;
 - every reference function named in SPEC.md (`reference.name`) exists;
-- every claim states a method, a tolerance and why, and cites a source item or an extension.
+- every claim states a method, a tolerance and why, and cites a source item or an extension;
+- every row of every Markdown table has as many cells as its header (a '|' inside a cell, as in
+  π(a|s) or |r|, must be escaped as '\\|', or GitHub splits the cell and shifts the columns).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ SPEC = Path(__file__).resolve().parent.parent / "SPEC.md"
 ROW = re.compile(r"^\|\s*`([A-Z0-9]+(?:-[A-Z0-9]+)+)`\s*\|")
 HEADING = re.compile(r"^##\s+(§\d+)")
 SOURCE_ITEM = re.compile(r"^(S\d+\.\d+|X-[A-Z0-9-]+)$")
+CELL_BOUNDARY = re.compile(r"(?<!\\)\|")  # a pipe that is not escaped
 
 
 def _spec_rows() -> dict[str, str]:
@@ -73,3 +76,53 @@ def test_claims_are_complete() -> None:
         unknown = [s for s in c.source if s not in SOURCE_ITEMS and s not in EXTENSIONS]
         assert not unknown, f"claim {c.id} cites unknown source items/extensions {unknown}"
         assert c.id.isascii()
+
+
+def _cell_count(line: str) -> int:
+    """Cells of a Markdown table row written with leading and trailing pipes (GFM splits at every
+    unescaped pipe, inside code spans too)."""
+    return len(CELL_BOUNDARY.split(line.strip())) - 2
+
+
+def table_shape_problems(text: str) -> list[str]:
+    """Rows of a Markdown table (consecutive lines starting with '|') whose cell count differs from the header's."""
+    problems: list[str] = []
+    header: tuple[int, int] | None = None  # (line number, cells) of the current table's header
+    fenced = False
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if fenced or not line.startswith("|"):
+            header = None
+            continue
+        if not line.rstrip().endswith("|"):
+            problems.append(f"line {n}: a table row must end with '|': {line[:60]}")
+            continue
+        if header is None:
+            header = (n, _cell_count(line))
+        elif (cells := _cell_count(line)) != header[1]:
+            problems.append(
+                f"line {n}: {cells} cells, but the header on line {header[0]} has {header[1]} "
+                f"(escape a '|' inside a cell as '\\|'): {line[:60]}"
+            )
+    return problems
+
+
+def test_every_table_row_has_the_headers_cell_count() -> None:
+    problems = table_shape_problems(SPEC.read_text(encoding="utf-8"))
+    assert not problems, "\n".join(problems)
+
+
+def test_table_shape_check_notices_an_unescaped_pipe() -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `PG-SCORE-ZERO-MEAN` |"))
+    assert "π(a\\|s)" in row
+    broken = text.replace(row, row.replace("π(a\\|s)", "π(a|s)"))
+    assert any("6 cells, but the header" in p for p in table_shape_problems(broken))
+    short = text.replace(row, row.rsplit(" |", 2)[0] + " |")  # a row that lost its last cell
+    assert any("4 cells, but the header" in p for p in table_shape_problems(short))
+    # a '|' inside a code span splits the cell as well
+    assert table_shape_problems("| a | b |\n|---|---|\n| `x|y` | z |\n") == [
+        "line 3: 3 cells, but the header on line 1 has 2 (escape a '|' inside a cell as '\\|'): | `x|y` | z |"
+    ]
+    assert table_shape_problems("| a | b |\n|---|---|\n| `x\\|y` | z |\n") == []

@@ -16,7 +16,10 @@ The checks below fail when
     item, or its verdict is not the gravest of their kinds; §15's rows give each erratum's items
     and claims as the registry does;
 (g) a claim appears in no row although it cites a source item (claims citing only extensions are
-    reached through §16.2, whose rows are exactly ``EXTENSIONS``).
+    reached through §16.2, whose rows are exactly ``EXTENSIONS``);
+(h) a work cited author-year in SPEC.md or in ``EXTENSIONS`` is missing from SPEC.md's References,
+    an entry there is cited nowhere, or an extension of §16.2 names no reference from that list
+    (only the specification's own additions, ``OWN_EXTENSIONS``, may name none).
 
 (f), a claim citing an item or extension that does not exist, is tests/test_spec_consistency.py's
 ``test_claims_are_complete``.  Each check is a function of SPEC.md's text, so the tests at the end
@@ -39,12 +42,6 @@ from verification.errata import VERDICTS as ERRATUM_KINDS
 from verification.errata import all_errata
 from verification.traceability import EXTENSIONS, SOURCE_ITEMS
 
-#: Source sections whose §16.1 rows have not landed yet (8-11: importance sampling, PPO, TRPO, the
-#: template; issue 4).  While a section is listed its items need no row, and claims that cite them
-#: or belong to it need not be reachable from the table; everything else is enforced.  Empty it as
-#: those rows land: a listed section that has a row fails `test_pending_sections_have_no_rows`.
-PENDING_SECTIONS = {8, 9, 10, 11}
-
 SPEC = Path(__file__).resolve().parent.parent / "SPEC.md"
 VERDICTS = ("correct", "typo", "wrong", "ambiguous", "incomplete", "prose")
 GRAVITY = ("typo", "ambiguous", "incomplete", "wrong")  # lightest first; SPEC.md §16
@@ -62,11 +59,14 @@ EQUATION = re.compile(r"\((\d+\.\d+)\)")
 SECTION = re.compile(r"§(\d+)")
 NONE = "—"
 
-
-def _section_of(item: str) -> int:
-    m = ITEM_ID.match(item)
-    assert m, item
-    return int(m.group(1))
+#: An author-year citation: "Baird 1995", "Schulman et al. (2017)", "Bradley and Terry 1952".
+CITATION = re.compile(r"\b([A-Z][a-z]+(?:-[A-Z]?[a-z]+)*)(?: and [A-Z][a-z]+| et al\.)?,? \(?((?:19|20)\d\d)\)?")
+#: A References entry, "- Surname, initials ... (year). Title ...".
+BIB_ENTRY = re.compile(r"^- ([^,]+),.*?\(((?:19|20)\d\d)\)")
+#: Text that reads like a citation but is not: the source's date in SPEC.md's opening paragraph.
+NOT_CITATIONS = {("Apr", "2024")}
+#: Extensions that are this specification's own, with no work to cite (§16.2 writes "—").
+OWN_EXTENSIONS = {"X-FAST-FORMS", "X-CONFORMANCE"}
 
 
 def _cells(line: str) -> list[str]:
@@ -135,13 +135,11 @@ def check_table(text: str) -> list[str]:
 
 
 def check_coverage(text: str) -> list[str]:
-    """(a), (b): one row per item of every section that is not pending, none for unknown items, in reading order."""
+    """(a), (b): one row per item, none for unknown items, in reading order."""
     rows, _ = parse_rows(text)
     problems: list[str] = []
     counts = Counter(r.item for r in rows)
     for item in SOURCE_ITEMS:
-        if _section_of(item) in PENDING_SECTIONS:
-            continue
         if counts[item] == 0:
             problems.append(f"{item} has no row in SPEC.md §16.1")
         elif counts[item] > 1:
@@ -152,18 +150,6 @@ def check_coverage(text: str) -> list[str]:
     for a, b in zip(known, known[1:]):
         if order.index(a.item) >= order.index(b.item):
             problems.append(f"line {b.line}: {b.item} after {a.item} breaks reading order")
-    return problems
-
-
-def check_pending(text: str) -> list[str]:
-    rows, _ = parse_rows(text)
-    sections = {_section_of(i) for i in SOURCE_ITEMS}
-    problems = [f"PENDING_SECTIONS names {s}, which is not a source section" for s in sorted(PENDING_SECTIONS - sections)]
-    problems += [
-        f"line {r.line}: {r.item} has a row but section {_section_of(r.item)} is in PENDING_SECTIONS (remove it there)"
-        for r in rows
-        if ITEM_ID.match(r.item) and _section_of(r.item) in PENDING_SECTIONS
-    ]
     return problems
 
 
@@ -182,7 +168,10 @@ def check_verdicts(text: str) -> list[str]:
 
 
 def _defined_equations(text: str) -> set[str]:
-    return {m.group(1) for line in text.splitlines() if (m := re.match(r"^\((\d+\.\d+)\) ", line))}
+    """Equations SPEC.md defines: a line opening with ``(N.M) ``, or a table row whose first cell is
+    ``(N.M)`` (§11 defines its Ψ forms (11.2)-(11.9) that way)."""
+    defining = re.compile(r"^(?:\((\d+\.\d+)\) |\|\s*\((\d+\.\d+)\)\s*\|)")
+    return {m.group(1) or m.group(2) for line in text.splitlines() if (m := defining.match(line))}
 
 
 def _defined_sections(text: str) -> set[str]:
@@ -292,8 +281,49 @@ def check_extensions_table(text: str) -> list[str]:
     return []
 
 
+def _bibliography(text: str) -> tuple[str, set[tuple[str, str]]]:
+    """SPEC.md's text before its References, and the (surname, year) of every entry there."""
+    head, sep, refs = text.partition("\n## References\n")
+    if not sep:
+        return head, set()
+    return head, {(m.group(1), m.group(2)) for line in refs.splitlines() if (m := BIB_ENTRY.match(line))}
+
+
+def check_bibliography(text: str) -> list[str]:
+    """(h): author-year citations, the References list and §16.2's reference column agree."""
+    body, known = _bibliography(text)
+    if not known:
+        return ["SPEC.md has no '## References' list with entries '- Surname, ... (year). ...'"]
+    problems: list[str] = []
+    cited = {m.groups() for m in CITATION.finditer(body)} - NOT_CITATIONS
+    problems += [f"SPEC.md cites {a} {y}, which its References do not list" for a, y in sorted(cited - known)]
+    problems += [f"References list {a} ({y}), which SPEC.md cites nowhere" for a, y in sorted(known - cited)]
+    for xid, description in EXTENSIONS.items():
+        problems += [
+            f"EXTENSIONS[{xid!r}] cites {a} {y}, which SPEC.md's References do not list"
+            for a, y in sorted({m.groups() for m in CITATION.finditer(description)} - known)
+        ]
+    for n, line in _subsection(text, "### §16.2 Extensions"):
+        cells = _cells(line)
+        if not line.startswith("| X-") or len(cells) != 3:
+            continue
+        xid, _what, ref = cells
+        works = [w.strip() for w in ref.split(";")]
+        if ref == NONE:
+            if xid not in OWN_EXTENSIONS:
+                problems.append(f"line {n}: §16.2 gives {xid} no reference (only {sorted(OWN_EXTENSIONS)} may have none)")
+            continue
+        for work in works:
+            m = CITATION.fullmatch(work)
+            if not m:
+                problems.append(f"line {n}: {xid}'s reference {work!r} is not an author-year citation like 'Schulman et al. (2017)'")
+            elif m.groups() not in known:
+                problems.append(f"line {n}: {xid} names {work}, which SPEC.md's References do not list")
+    return problems
+
+
 def check_reachable(text: str) -> list[str]:
-    """(g): every claim that cites a source item appears in a row (claims of pending sections excepted)."""
+    """(g): every claim that cites a source item appears in a row."""
     rows, _ = parse_rows(text)
     named = {c for r in rows for c in BACKTICKED.findall(r.claims)}
     problems: list[str] = []
@@ -301,10 +331,7 @@ def check_reachable(text: str) -> list[str]:
         if c.id in named:
             continue
         items = [s for s in c.source if s in SOURCE_ITEMS]
-        if not items:
-            continue  # only extensions: reached through §16.2
-        pending = int(c.section.lstrip("§")) in PENDING_SECTIONS or any(_section_of(i) in PENDING_SECTIONS for i in items)
-        if not pending:
+        if items:  # a claim citing only extensions is reached through §16.2
             problems.append(f"claim {c.id} cites {items} but appears in no row of SPEC.md §16.1")
     return problems
 
@@ -327,7 +354,6 @@ def check_source_items() -> list[str]:
 CHECKS: dict[str, Callable[[str], list[str]]] = {
     "table": check_table,
     "coverage": check_coverage,
-    "pending": check_pending,
     "verdicts": check_verdicts,
     "references": check_references,
     "claims": check_claims,
@@ -335,6 +361,7 @@ CHECKS: dict[str, Callable[[str], list[str]]] = {
     "errata_table": check_errata_table,
     "extensions_table": check_extensions_table,
     "reachable": check_reachable,
+    "bibliography": check_bibliography,
 }
 
 
@@ -351,21 +378,14 @@ def test_spec_traceability(name: str) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_pending_sections_have_no_rows() -> None:
-    problems = check_pending(_spec())
-    assert not problems, "\n".join(problems)
-
-
 def test_source_items_are_numbered_in_order() -> None:
     problems = check_source_items()
     assert not problems, "\n".join(problems)
 
 
-def test_table_has_rows_for_every_section_but_the_pending() -> None:
+def test_table_has_rows_for_every_section() -> None:
     rows, _ = parse_rows(_spec())
-    present = {_section_of(r.item) for r in rows}
-    expected = {_section_of(i) for i in SOURCE_ITEMS} - PENDING_SECTIONS
-    assert present == expected
+    assert [r.item for r in rows] == list(SOURCE_ITEMS)
 
 
 # ------------------------------------------------------------------- the checks notice broken copies
@@ -405,7 +425,6 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("duplicate row", _replace(_row_of("S7.4") + "\n", _row_of("S7.4") + "\n" + _row_of("S7.4") + "\n"), "S7.4 has 2 rows"),
     ("unknown item", _edit_row("S6.10", "| S6.10 |", "| S6.11 |"), "S6.11 is not in SOURCE_ITEMS"),
     ("reading order", _swap_rows("S12.1", "S12.2"), "breaks reading order"),
-    ("row in a pending section", _replace(_row_of("S7.10") + "\n", _row_of("S7.10") + "\n" + _row_of("S7.10").replace("S7.10", "S9.1") + "\n"), "S9.1 has a row"),
     ("unescaped pipe", _edit_row("S6.1", "\\|", "|"), "7 cells, not 6"),
     ("table split by a blank line", _replace(_row_of("S6.1") + "\n", "\n" + _row_of("S6.1") + "\n"), "must start with the header"),
     ("verdict outside the vocabulary", _edit_row("S6.2", "ambiguous (E6.2)", "unclear (E6.2)"), "'unclear' is not one of"),
@@ -421,12 +440,19 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("no reference and no dash", _edit_row("S6.6", "`reference.td_residuals`", "td_residuals"), "names no `reference.X`"),
     ("unknown equation", _edit_row("S6.6", "| (6.4) |", "| (6.40) |"), "equation (6.40)"),
     ("unknown section", _edit_row("S12.1", "§12, ", "§21, "), "§21"),
+    ("equation a table does not define", _edit_row("S11.2", "| (11.2) |", "| (11.20) |"), "equation (11.20)"),
+    ("prose with an erratum id", _edit_row("S10.12", "| prose |", "| prose (E10.1) |"), "is prose but names errata"),
+    ("two kinds, the lighter chosen", _edit_row("S11.7", "wrong (E11.3, E11.6)", "incomplete (E11.3, E11.6)"), "the gravest kind"),
     ("unknown claim", _edit_row("S6.6", "`GAE-LAMBDA0`", "`GAE-LAMBDA-ZERO`"), "GAE-LAMBDA-ZERO, which is not in the registry"),
     ("no claim", _edit_row("S7.7", "`A2C-ACTOR-TD-ADVANTAGE` |", "— |"), "names no claim"),
     ("unreachable claim", _edit_row("S6.9", ", `GAE-LAMBDA-RETURN`", ""), "GAE-LAMBDA-RETURN cites"),
     ("§15 items differ", _replace("| E3.2 | S3.7, S3.9 |", "| E3.2 | S3.7 |"), "E3.2's items"),
     ("§15 claims differ", _replace("| `RM-PADDING-INVARIANT` |\n| E12.6", "| `RM-LOSS-SIGN` |\n| E12.6"), "for E12.5"),
     ("§16.2 differs", _replace("| X-DPO |", "| X-DPO-LOSS |"), "§16.2 lists"),
+    ("cited work missing from References", _replace("- Baird, L. (1995). Residual algorithms: reinforcement learning with function approximation. ICML.\n", ""), "cites Baird 1995"),
+    ("References entry cited nowhere", _replace("double sampling, Baird 1995)", "double sampling)"), "References list Baird (1995)"),
+    ("extension reference not listed", _replace("| Pardo et al. (2018) |", "| Pardo et al. (2019) |"), "X-TERMINATION names Pardo et al. (2019)"),
+    ("extension without a reference", _replace("| X-GAE-FINITE | GAE's (1−λ) mix on finite rollouts | Schulman et al. (2016) |", "| X-GAE-FINITE | GAE's (1−λ) mix on finite rollouts | — |"), "gives X-GAE-FINITE no reference"),
 ]
 
 

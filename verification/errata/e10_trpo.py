@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.optimize import minimize
+from scipy.special import softmax
 
 import reference
 from reference._torch import single_thread
@@ -139,6 +140,53 @@ def _demo_e105() -> Demo:
     )
 
 
+def _demo_e106() -> Demo:
+    th_k, shape = C.logits_old, C.logits_old.shape
+    g = reference.surrogate_gradient(th_k, C.advantages, C.state_dist)
+    f = reference.fisher_matrix(th_k, C.state_dist)
+    n_s, n_a = shape
+    ones = np.kron(np.eye(n_s), np.ones(n_a))  # row s: the all-ones direction of state s's logits
+    null_norm = float(np.max(np.abs(f @ ones.T)))  # F 1_s = 0: a constant added to one state's logits
+    rank = int(np.linalg.matrix_rank(f, hermitian=True))
+    try:
+        reference.natural_step(g, f, C.max_kl)  # the formula needs F⁻¹: an SPD matrix
+        refusal = f"a Cholesky factorization of H happened to pass on rounding (smallest eigenvalue {np.linalg.eigvalsh(f)[0]:.0e})"
+    except ValueError as err:  # the usual outcome; whether round-off leaves the last pivot <= 0 is the platform's
+        refusal = f"natural_step, which needs it, refuses: '{err}'"
+    x_pinv = np.linalg.pinv(f, rcond=1e-13, hermitian=True) @ g
+    x_cg = reference.conjugate_gradient(lambda v: reference.fisher_vector_product(th_k, C.state_dist, v), g, 10, 1e-24 * float(g @ g))
+    quad = float(g @ x_pinv)
+    step = np.sqrt(2 * C.max_kl / quad) * x_pinv
+    shifted = step + ones.T @ np.array([3.0, -7.0])  # + a constant per state: another maximizer
+    same_policy = float(np.max(np.abs(softmax(th_k + step.reshape(shape), axis=1) - softmax(th_k + shifted.reshape(shape), axis=1))))
+    damped = reference.natural_step(g, f, C.max_kl, damping=0.1)
+    return Demo(
+        case=CASE_TEXT + "; H = the Fisher matrix at θ_k (the Hessian of D̄_KL there, eq. 10.4)",
+        source_form=(
+            f"θ_k + sqrt(2δ / gᵀH⁻¹g) H⁻¹g, with CG solving Hx = g 'for x = H⁻¹g': H is 6x6 of rank {rank} "
+            f"(max |H 1_s| = {null_norm:.0e}, cond = {np.linalg.cond(f):.0e}), so H⁻¹ does not exist; "
+            + refusal
+        ),
+        correct_form=(
+            f"H⁺g (CG from x_0 = 0 converges to it, max |x_CG − H⁺g| = {np.max(np.abs(x_cg - x_pinv)):.0e}; g lies in the range of H): "
+            f"gᵀH⁺g = {quad:.4f}, Δ = {_v(step)}, ½ΔᵀHΔ = {0.5 * step @ f @ step:.6f} = δ; or damping, (H + 0.1I)⁻¹g: Δ = {_v(damped)}"
+        ),
+        separation=(
+            f"the maximizer is unique only as a policy: Δ + (3·1_(s=0) − 7·1_(s=1)) has the same gᵀΔ "
+            f"(difference {abs(float(g @ shifted) - float(g @ step)):.0e}) and the same π_(θ_k+Δ) (difference {same_policy:.0e}); "
+            "every softmax policy's Fisher matrix is singular this way, so the formula must read H⁺ (or H + λI)"
+        ),
+        ok=(
+            rank == n_s * (n_a - 1)
+            and null_norm < 1e-14
+            and float(np.max(np.abs(x_cg - x_pinv))) < 1e-10
+            and abs(0.5 * float(step @ f @ step) - C.max_kl) < 1e-12
+            and same_policy < 1e-14
+            and abs(float(g @ shifted) - float(g @ step)) < 1e-12
+        ),
+    )
+
+
 for _e in [
     Erratum("E10.1", ("S10.1",), "typo", "θ_(k+1) = argmax_(θ ∈ L(θ_k,θ)) surrogate advantage s.t. D̄_KL(θ‖θ_k) <= δ",
             "θ_(k+1) = argmax_θ L(θ_k, θ) s.t. D̄_KL(θ‖θ_k) <= δ",
@@ -160,5 +208,9 @@ for _e in [
             "... and improves the surrogate: L(θ_k, θ_(k+1)) > L(θ_k, θ_k) (strict); with the KL bound non-strict, D̄_KL <= δ",
             "L(θ_k, θ_k) = E[A] is 0 only for exact advantages; with estimated advantages a 'positive' surrogate can still be a decrease",
             ("TRPO-LINESEARCH",), _demo_e105),
+    Erratum("E10.6", ("S10.6", "S10.10"), "incomplete", "θ_(k+1) = θ_k + sqrt(2δ / gᵀH⁻¹g) H⁻¹g; conjugate gradient solves Hx = g for x = H⁻¹g",
+            "Δ = sqrt(2δ / gᵀH⁺g) H⁺g with H⁺ the pseudo-inverse, which CG started from x_0 = 0 reaches because g lies in the range of H; or H + λI (damping) in place of H",
+            "the Fisher matrix of a softmax policy is always singular (a constant added to one state's logits leaves π unchanged), so H⁻¹ does not exist; the maximizer of gᵀΔ s.t. ½ΔᵀHΔ <= δ is unique only up to those directions",
+            ("TRPO-STEP", "TRPO-FVP-IS-FISHER"), _demo_e106),
 ]:
     register_erratum(_e)
