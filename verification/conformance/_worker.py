@@ -1,9 +1,11 @@
 """Worker process: loads one implementation and serves calls over its standard input/output.
 
-Started by :class:`verification.conformance.callers.ProcessCaller` as
-``python -m verification.conformance._worker SPEC``.  Frames are a 4-byte big-endian length and
-a pickle.  The protocol uses duplicates of the original stdin/stdout; the implementation's own
-prints go to stderr, so they cannot corrupt a frame.
+Started by :class:`verification.conformance.callers.ProcessCaller` with :data:`BOOTSTRAP`,
+which loads this file and its two siblings (``_calls``, ``loader``) by path, so the worker does
+not pay for importing the rest of the package (scipy, hypothesis) before the implementation.
+Frames are a 4-byte big-endian length and a pickle.  The protocol uses duplicates of the
+original stdin/stdout; the implementation's own prints go to stderr, so they cannot corrupt a
+frame.
 """
 
 from __future__ import annotations
@@ -16,7 +18,35 @@ import time
 import traceback
 from typing import Any, BinaryIO
 
-from ._calls import changed_args, copy_args, to_numpy
+from types import ModuleType
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: ``python -c BOOTSTRAP SPEC`` runs :func:`main` of this file without importing the package.
+BOOTSTRAP = (
+    "import importlib.util as u, sys; "
+    f"s = u.spec_from_file_location('_conformance_worker', {os.path.join(HERE, '_worker.py')!r}); "
+    "m = u.module_from_spec(s); sys.modules['_conformance_worker'] = m; s.loader.exec_module(m); m.main()"
+)
+
+
+def _sibling(name: str) -> ModuleType:
+    """A module of this package, imported normally or, in the bootstrapped worker, by path."""
+    if __package__:
+        import importlib
+
+        return importlib.import_module(f"{__package__}.{name}")
+    import importlib.util
+
+    key = f"_conformance_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, os.path.join(HERE, f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[key] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def send(stream: BinaryIO, obj: Any) -> None:
@@ -37,6 +67,8 @@ def recv(stream: BinaryIO) -> Any:
 
 
 def serve(fn: Any, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
+    calls = _sibling("_calls")
+    changed_args, copy_args, to_numpy = calls.changed_args, calls.copy_args, calls.to_numpy
     while True:
         req = recv(proto_in)
         if req is None:
@@ -67,10 +99,8 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # anything the implementation prints goes to stderr
     spec = sys.argv[1]
-    from .loader import load_implementation
-
     try:
-        fn = load_implementation(spec)
+        fn = _sibling("loader").load_implementation(spec)
     except BaseException as exc:  # noqa: BLE001
         send(proto_out, {"ready": False, "error": str(exc)})
         return

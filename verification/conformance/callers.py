@@ -91,7 +91,7 @@ class ThreadCaller(Caller):
     that thread is abandoned and the caller is poisoned.
     """
 
-    def __init__(self, fn: Callable[..., Any], timeout: float = 5.0, first_call_timeout: float = 60.0) -> None:
+    def __init__(self, fn: Callable[..., Any], timeout: float = 5.0, first_call_timeout: float = 10.0) -> None:
         super().__init__(timeout, first_call_timeout)
         self.fn = fn
         self._requests: queue.Queue[tuple[tuple[Any, ...], queue.Queue[CallOutcome]] | None] = queue.Queue()
@@ -141,7 +141,7 @@ class ThreadCaller(Caller):
 class ProcessCaller(Caller):
     """Calls ``spec`` (``module:function`` or ``file.py:function``) in a worker process."""
 
-    def __init__(self, spec: str, timeout: float = 5.0, first_call_timeout: float = 60.0, start_timeout: float = 120.0) -> None:
+    def __init__(self, spec: str, timeout: float = 5.0, first_call_timeout: float = 10.0, start_timeout: float = 120.0) -> None:
         super().__init__(timeout, first_call_timeout)
         self.spec = spec
         self.start_timeout = start_timeout
@@ -152,14 +152,18 @@ class ProcessCaller(Caller):
     # -- worker management -------------------------------------------------------------
     def start(self) -> str | None:
         """Start the worker and load the implementation; return an error message or None."""
-        from ._worker import recv
+        from ._worker import BOOTSTRAP, recv
 
         self._stderr = tempfile.TemporaryFile()
         env = dict(os.environ)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), root, env.get("PYTHONPATH", "")) if p)
+        # One intra-op thread unless the user chose otherwise: the inputs are tiny, and thread
+        # pools woken for each small op cost milliseconds per call on small machines.
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env.setdefault(var, "1")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "verification.conformance._worker", self.spec],
+            [sys.executable, "-c", BOOTSTRAP, self.spec],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
         )
         stdout = self._proc.stdout

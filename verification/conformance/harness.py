@@ -253,12 +253,13 @@ def check(
     examples: int = 200,
     seed: int = 0,
     timeout: float = 5.0,
-    first_call_timeout: float = 60.0,
+    first_call_timeout: float = 10.0,
     claims: bool = True,
     claim_examples: int = 15,
     claims_budget: float = 8.0,
     isolation: Isolation = "auto",
     name: str | None = None,
+    pinned: bool = True,
 ) -> ConformanceResult:
     """Diff ``fn`` against the reference on ``target``.
 
@@ -269,13 +270,16 @@ def check(
         examples: Hypothesis examples after the pinned edge cases.
         seed: Hypothesis seed (the run is deterministic for a given seed).
         timeout: per-call time limit in seconds; a call past it is reported as a hang.
-        first_call_timeout: time limit of the first call (imports, JIT compilation).
+        first_call_timeout: time limit of the first call (lazy initialization, JIT compilation;
+            importing a spec string has its own limit of 120 s).
         claims: also run the registered claims that use the target with ``fn`` in place.
         claim_examples: Hypothesis examples per claim.
         claims_budget: seconds after which the remaining claims are skipped (and listed).
         isolation: ``thread`` (a callable, in-process), ``process`` (a worker process, killed on
             a hang; needs an importable function), ``auto`` (process for a spec string).
         name: how to call the implementation in the report.
+        pinned: run the target's pinned edge cases before the search (off only to measure
+            what the search finds by itself).
     Returns:
         A :class:`ConformanceResult`; ``bool(result)`` is ``result.conforms``.
     Raises:
@@ -291,7 +295,7 @@ def check(
             raise ImplementationLoadError(err)
     res = ConformanceResult(t.name, name or _name(fn), True, seed=seed)
     try:
-        _search(t, caller, res, examples, seed)
+        _search(t, caller, res, examples, seed, pinned)
         if claims:
             _run_claims(t, caller, res, seed, claim_examples, claims_budget)
         _probe_invalid(t, caller, res)
@@ -311,9 +315,9 @@ def _fail(res: ConformanceResult, case: Case, v: Verdict, found_by: str) -> None
     res.traceback = v.traceback
 
 
-def _search(t: Target, caller: Caller, res: ConformanceResult, n_examples: int, seed: int) -> None:
+def _search(t: Target, caller: Caller, res: ConformanceResult, n_examples: int, seed: int, use_pinned: bool = True) -> None:
     state: dict[str, Any] = {"n": 0, "worst": 0.0, "last": None, "hang": None, "mutated": set(), "dtype": ""}
-    pinned = [Case(t.name, dict(ex)) for ex in t.examples]
+    pinned = [Case(t.name, dict(ex)) for ex in t.examples] if use_pinned else []
     pinned_ids = {id(c) for c in pinned}
 
     def body(case: Case) -> None:
