@@ -16,7 +16,7 @@ import struct
 import sys
 import time
 import traceback
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from types import ModuleType
 
@@ -49,13 +49,13 @@ def _sibling(name: str) -> ModuleType:
     return mod
 
 
-def send(stream: BinaryIO, obj: Any) -> None:
+def send(stream: IO[bytes], obj: Any) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(struct.pack(">I", len(data)) + data)
     stream.flush()
 
 
-def recv(stream: BinaryIO) -> Any:
+def recv(stream: IO[bytes]) -> Any:
     head = stream.read(4)
     if len(head) < 4:
         return None
@@ -66,7 +66,7 @@ def recv(stream: BinaryIO) -> Any:
     return pickle.loads(data)
 
 
-def serve(fn: Any, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
+def serve(fn: Any, proto_in: IO[bytes], proto_out: IO[bytes]) -> None:
     calls = _sibling("_calls")
     changed_args, copy_args, to_numpy = calls.changed_args, calls.copy_args, calls.to_numpy
     while True:

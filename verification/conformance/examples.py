@@ -74,7 +74,8 @@ def natural_step(g: Any, fisher: Any, max_kl: float) -> torch.Tensor:
     quad = gv @ x
     if quad <= 0:
         return torch.zeros_like(gv)
-    return torch.sqrt(2.0 * max_kl / quad) * x
+    step: torch.Tensor = torch.sqrt(2.0 * max_kl / quad) * x
+    return step
 
 
 def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: Any, iters: int) -> torch.Tensor:

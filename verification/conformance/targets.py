@@ -375,7 +375,7 @@ def _dpo_bound(inp: Mapping[str, Any], expected: FloatArray) -> Bound:
     cols = [_f(inp[k]) for k in ("policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected")]
     beta = float(inp["beta"])
     margin = beta * ((cols[0] - cols[2]) - (cols[1] - cols[3]))
-    mag = beta * sum(np.abs(c) for c in cols)
+    mag: FloatArray = beta * (np.abs(cols[0]) + np.abs(cols[1]) + np.abs(cols[2]) + np.abs(cols[3]))
     s = np.abs(expected) + _sigmoid(-margin) * mag
     return Bound(s, np.full(s.shape, 10.0), mag, "S_i = |loss_i| + σ(−m_i)·β·(|π_w| + |π_l| + |ref_w| + |ref_l|), c = 10")
 
@@ -394,9 +394,10 @@ def _kl_rewards_split(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Canonica
     if len(args) + len(kwargs) != 5 or set(kwargs) - set(names):
         return None
     bound = dict(zip(names, args)) | kwargs
-    inp = {"scores": _f(bound["scores"]), "logp": _f(bound["logp"]), "ref_logp": _f(bound["ref_logp"]), "mask": _b(bound["mask"]), "beta": float(bound["beta"])}
-    if inp["logp"].ndim != 2 or inp["logp"].size == 0 or not np.all(inp["mask"].any(axis=1)):
+    logp, mask = _f(bound["logp"]), _b(bound["mask"])
+    if logp.ndim != 2 or logp.size == 0 or mask.shape != logp.shape or not np.all(mask.any(axis=1)):
         return None
+    inp: dict[str, Any] = {"scores": _f(bound["scores"]), "logp": logp, "ref_logp": _f(bound["ref_logp"]), "mask": mask, "beta": float(bound["beta"])}
     return [inp], lambda outs: outs[0]
 
 
