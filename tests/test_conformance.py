@@ -109,7 +109,7 @@ def test_tolerance_bound_by_hand() -> None:
     b = t.bound(inputs, t.expected(Case("returns", inputs)))
     np.testing.assert_allclose(b.scale, [2.75, 3.5, 3.0])
     np.testing.assert_allclose(b.ops, [13.0, 10.0, 7.0])
-    np.testing.assert_allclose(b.allowed(), K * b.ops * (U32 * b.scale + 2.0**-126) + U32 * np.array([3.0, 3.0, 3.0]))
+    np.testing.assert_allclose(b.allowed(), K * b.ops * (U32 * b.scale + 2.0**-126 * (1.0 + np.array([3.0, 3.0, 3.0]))))
     # gae: the scale restarts at each episode end.
     g = get_target("gae")
     inp = {"rewards": np.array([1.0, 1.0]), "values": np.array([0.0, 0.0]), "next_values": np.array([0.0, 0.0]),

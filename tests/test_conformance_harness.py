@@ -140,7 +140,7 @@ def test_cli_list_prints_every_target(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_cli_end_to_end_in_a_subprocess() -> None:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "verification", "diff", "bt_loss", f"{IMPLS}:bt_hangs", "--timeout", "0.5",
+    proc = subprocess.run([sys.executable, "-m", "verification", "diff", "bt_loss", f"{IMPLS}:bt_hangs", "--timeout", "0.5", "--first-call-timeout", "0.5",
                            "--examples", "5"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "hung" in proc.stdout

@@ -155,7 +155,7 @@ class ConformanceResult:
             if math.isfinite(self.max_error) and self.got is not None:
                 lines.append(f"  max error: |got − expected| = {self.max_error:.3e} at index {self.index} > tolerance {self.tolerance:.3e} "
                              f"(error/tolerance {self.error_ratio:.3g})")
-            lines.append(f"  tolerance: {K:g}·c·u32·S + u32·M, u32 = 2^-24, {t.tolerance_rule} (SPEC.md §13.2)")
+            lines.append(f"  tolerance: {K:g}·c·(u32·S + tiny32·(1 + M)), u32 = 2^-24, tiny32 = 2^-126; {t.tolerance_rule} (SPEC.md §13.2)")
             if self.traceback:
                 lines.append("  traceback: " + self.traceback.strip().replace("\n", "\n             "))
             lines.append(f"  found by:  {self.found_by} ({self.examples} inputs tried, seed {self.seed}, {self.seconds:.1f} s)")
@@ -223,7 +223,8 @@ def snippet(target: Target | str, case: Case, fn: Callable[..., Any] | str) -> s
     lines.append("")
     lines += [f"{name} = {lit}" for name, lit in case.literals()]
     call = ", ".join(t.params)
-    lines += ["", f"expected = reference({t.name!r})({call})", f"got = impl({call})", 'print("expected:", expected)', 'print("got:     ", got)']
+    extra = "".join(f", {k}={v!r}" for k, v in (t.reference_kwargs(case.inputs) if t.reference_kwargs else {}).items())
+    lines += ["", f"expected = reference({t.name!r})({call}{extra})", f"got = impl({call})", 'print("expected:", expected)', 'print("got:     ", got)']
     return "\n".join(lines)
 
 

@@ -63,6 +63,14 @@ def unit_interval() -> st.SearchStrategy[float]:
     return st.one_of(st.sampled_from([1.0, 0.0, 0.5, 0.9, 0.99, 0.95]), st.floats(0.0, 1.0, allow_subnormal=False))
 
 
+def _away_from_zero(bound: float) -> st.SearchStrategy[float]:
+    """Small integers, else floats in [−bound, bound] with |x| < 1e-3 snapped to 0 (no filtering)."""
+    return st.one_of(
+        st.integers(-3, 3).map(float),
+        st.floats(-bound, bound, allow_subnormal=False).map(lambda x: 0.0 if abs(x) < 1e-3 else x),
+    )
+
+
 def _array(xs: list[float]) -> np.ndarray:
     return np.asarray(xs, dtype=np.float64)
 
@@ -197,7 +205,7 @@ def spd_matrices(draw: st.DrawFn, n: int, max_log10_cond: float = 4.0) -> np.nda
 def natural_step_inputs(draw: st.DrawFn, max_n: int = 6) -> Case:
     """``natural_step(g[n], fisher[n, n], max_kl)``: SPD Fisher with condition number up to 1e4."""
     n = draw(st.integers(1, max_n), label="n")
-    g = _array(draw(st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-10.0, 10.0, allow_subnormal=False).filter(lambda x: x == 0 or abs(x) > 1e-3)), min_size=n, max_size=n), label="g"))
+    g = _array(draw(st.lists(_away_from_zero(10.0), min_size=n, max_size=n), label="g"))
     fisher = draw(spd_matrices(n))
     max_kl = draw(st.one_of(st.sampled_from([0.01, 0.05, 1.0]), st.floats(1e-4, 1.0)), label="max_kl")
     return Case("natural_step", {"g": g, "fisher": fisher, "max_kl": max_kl})
@@ -212,7 +220,9 @@ def conjugate_gradient_inputs(draw: st.DrawFn, max_n: int = 6) -> Case:
     """
     n = draw(st.integers(1, max_n), label="n")
     a = draw(spd_matrices(n))
-    b = _array(draw(st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-10.0, 10.0, allow_subnormal=False).filter(lambda x: x == 0 or abs(x) > 1e-3)), min_size=n, max_size=n).filter(lambda xs: any(x != 0 for x in xs)), label="b"))
+    b = _array(draw(st.lists(_away_from_zero(10.0), min_size=n, max_size=n), label="b"))
+    if not np.any(b):
+        b[0] = 1.0  # b = 0 is trivial (x = 0)
     iters = n + 2 + draw(st.integers(0, n + 2), label="extra iterations")
     return Case("conjugate_gradient", {"matvec": MatrixOperator(a), "b": b, "iters": iters})
 
@@ -222,7 +232,7 @@ def min_variance_baseline_inputs(draw: st.DrawFn, max_m: int = 8, max_n: int = 4
     """``min_variance_baseline(grad_logp[m, n], returns[m])``; zero columns (Σ g² = 0) included."""
     m = draw(st.integers(1, max_m), label="m")
     n = draw(st.integers(1, max_n), label="n")
-    entry = st.one_of(st.integers(-3, 3).map(float), st.floats(-5.0, 5.0, allow_subnormal=False).filter(lambda x: x == 0 or abs(x) > 1e-3))
+    entry = _away_from_zero(5.0)
     g = _array(draw(st.lists(entry, min_size=m * n, max_size=m * n), label="grad_logp")).reshape(m, n)
     zero_cols = draw(st.lists(st.integers(0, n - 1), max_size=1), label="zero columns")
     for k in zero_cols:

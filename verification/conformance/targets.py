@@ -5,11 +5,11 @@ scale* S_i (the size of the terms that element is computed from: Σ|terms| for a
 condition of the operation otherwise) and an *operation count* c_i (the length of the longest
 chain of roundings, times the condition number κ for a linear solve).  An output conforms when
 
-    |got_i − expected_i| <= K · c_i · (u32 · S_i + tiny32) + u32 · M_i          for every i,
+    |got_i − expected_i| <= K · c_i · (u32 · S_i + tiny32 · (1 + M_i))          for every i,
 
-with u32 = 2^-24 (float32 unit round-off), K = 2, and M_i the largest input magnitude element
-i depends on (one float32 ulp of the data) and tiny32 = 2^-126 the float32 underflow threshold
-(a float32 computation may flush anything smaller to zero).
+with u32 = 2^-24 (float32 unit round-off), K = 2, tiny32 = 2^-126 the float32 underflow
+threshold and M_i the largest input magnitude element i depends on (a float32 computation may
+flush a product below tiny32 to zero, losing at most tiny32 times an input).
 c_i · u32 · S_i is the textbook first-order bound on the round-off of a float32 computation of
 element i, so every correct float32 implementation stays below it, and an error ten times
 larger than float32 round-off fails.
@@ -42,15 +42,15 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Bound:
-    """The allowed error per output element: K·ops·u32·scale + u32·floor (arrays shaped like the output)."""
+    """The allowed error per output element: K·ops·(u32·scale + tiny32·(1 + magnitude)) (arrays shaped like the output)."""
 
     scale: FloatArray
     ops: FloatArray
-    floor: FloatArray
+    magnitude: FloatArray
     rule: str
 
     def allowed(self) -> FloatArray:
-        out: FloatArray = K * self.ops * (U32 * self.scale + TINY32) + U32 * self.floor
+        out: FloatArray = K * self.ops * (U32 * self.scale + TINY32 * (1.0 + self.magnitude))
         return out
 
 
@@ -69,6 +69,8 @@ class Target:
         meaning: what it computes, in one line.
         reference_name: the :mod:`reference` function that implements it; claims that list this
             name in ``uses`` are the claims a non-conforming implementation can break.
+        reference_kwargs: extra keyword arguments of the reference call that computes the
+            expected output (CG: stop once the residual is at float64 round-off).
         params: canonical parameter names, in order.
         strategy: zero-argument function returning the Hypothesis strategy of :class:`Case`.
         bound: ``bound(inputs, expected) -> Bound`` (SPEC.md §13.2).
@@ -97,6 +99,7 @@ class Target:
     split: Callable[[tuple[Any, ...], dict[str, Any]], CanonicalCall | None] | None = None
     invalid: tuple[tuple[str, dict[str, Any]], ...] = ()
     domain_note: str = ""
+    reference_kwargs: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     @property
     def reference(self) -> Callable[..., Any]:
@@ -110,7 +113,8 @@ class Target:
         return Case(self.name, {p: inputs[p] for p in self.params})
 
     def expected(self, case: Case) -> FloatArray:
-        return np.asarray(case.call(self.reference), dtype=np.float64)
+        kw = self.reference_kwargs(case.inputs) if self.reference_kwargs is not None else {}
+        return np.asarray(self.reference(*case.args(), **kw), dtype=np.float64)
 
 
 def _f(x: Any) -> FloatArray:
@@ -247,8 +251,8 @@ def _elementwise_split(names: tuple[str, ...], scalars: tuple[str, ...]) -> Call
 
 
 def _kl_beta_bound(inp: Mapping[str, Any], expected: FloatArray) -> Bound:
-    b = np.asarray(abs(float(inp["beta"])))
-    return Bound(b, np.asarray(2.0), b, "S = β, c = 2; within float32 rounding of a band edge either neighbouring branch is accepted")
+    b = np.asarray(2.0 * abs(float(inp["beta"])))  # the largest possible output, 2β
+    return Bound(b, np.asarray(2.0), b, "S = 2β, c = 2; within float32 rounding of a band edge either neighbouring branch is accepted")
 
 
 def _kl_beta_alternatives(inp: Mapping[str, Any]) -> list[FloatArray]:
@@ -280,7 +284,7 @@ def _solve_bound(matrix: FloatArray, expected: FloatArray, per_n: float, rule: s
     kappa = float(np.linalg.cond(matrix))
     s = np.full(expected.shape, float(np.max(np.abs(expected))) if expected.size else 0.0)
     ops = np.full(expected.shape, kappa * math.sqrt(n) * (per_n * n + 8.0))
-    return Bound(s, ops, np.full(expected.shape, 1e-300), rule)
+    return Bound(s, ops, np.zeros(expected.shape), rule)
 
 
 def _natural_bound(inp: Mapping[str, Any], expected: FloatArray) -> Bound:
@@ -291,6 +295,13 @@ def _cg_bound(inp: Mapping[str, Any], expected: FloatArray) -> Bound:
     op = inp["matvec"]
     a = op.matrix if isinstance(op, MatrixOperator) else _f(op)
     return _solve_bound(a, expected, 4.0, "norm-wise: S = max_i |x_i|, c = κ₂(A)·√n·(4n + 8)")
+
+
+def _cg_reference_kwargs(inp: Mapping[str, Any]) -> dict[str, Any]:
+    """Stop the float64 reference once ‖r‖ <= 1e-14‖b‖: iterating on a round-off residual can
+    underflow pᵀAp to 0, which the reference (rightly, for a real operator) reports as not SPD."""
+    b = _f(inp["b"])
+    return {"residual_tol": float((1e-14 * np.linalg.norm(b)) ** 2)}
 
 
 def _natural_split(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CanonicalCall | None:
@@ -492,7 +503,7 @@ _add(Target(
     "kl_beta_update", "(beta, kl, kl_target) -> float",
     "β/2 if KL < KL_target/1.5; 2β if KL > 1.5·KL_target; else β",
     "kl_beta_update", ("beta", "kl", "kl_target"), cs.kl_beta_update_inputs, _kl_beta_bound,
-    "S = β, c = 2; either neighbouring branch within float32 rounding of a band edge",
+    "S = 2β, c = 2; either neighbouring branch within float32 rounding of a band edge",
     examples=(
         {"beta": 1.0, "kl": 0.001, "kl_target": 0.01},
         {"beta": 1.0, "kl": 0.1, "kl_target": 0.01},
@@ -529,7 +540,7 @@ _add(Target(
         {"matvec": MatrixOperator(np.diag([1.0, 10.0, 100.0])), "b": np.array([1.0, 1.0, 1.0]), "iters": 5},
         {"matvec": MatrixOperator(np.array([[1.0, 0.9999], [0.9999, 1.0]])), "b": np.array([1.0, 0.0]), "iters": 4},
     ),
-    section="§10, eq. (10.7)", split=_cg_split,
+    section="§10, eq. (10.7)", split=_cg_split, reference_kwargs=_cg_reference_kwargs,
     domain_note="SPD A with κ₂ <= 1e4, iters >= n + 2 (floating-point CG needs a couple of iterations past n), residual_tol = 0; matvec takes numpy arrays or torch tensors",
 ))
 
