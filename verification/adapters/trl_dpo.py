@@ -22,7 +22,7 @@ from . import PeerAdapter, register_adapter
 
 def _trainer(beta: float) -> Any:
     import torch
-    from trl import DPOTrainer
+    from trl.trainer.dpo_trainer import DPOTrainer
 
     class Accel:
         device = torch.device("cpu")
