@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PROFILE ?= quick
 
-.PHONY: verify test setup mypy pytest clean
+.PHONY: verify test setup mypy pytest clean peers
 
 setup: $(STAMP)
 
@@ -15,7 +15,7 @@ setup: $(STAMP)
 # would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,plots]'
 	touch $(STAMP)
 
 verify: $(STAMP)
@@ -32,5 +32,19 @@ test: $(STAMP)
 	$(PY) -m mypy
 	$(PY) -m pytest
 
+# The peer libraries (stable-baselines3, torchrl, rlax+jax, tianshou, TRL; ~2.5 GB) go into a
+# separate venv so that `make test` never depends on them.  `make peers` prints the matrix of
+# SPEC.md §13.6 and exits non-zero on a disagreement that is not documented there.
+PEERS_VENV  := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
+
+$(PEERS_STAMP): pyproject.toml constraints.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[peers]'
+	touch $(PEERS_STAMP)
+
+peers: $(PEERS_STAMP)
+	$(PEERS_VENV)/bin/python -m verification peers --json reports/peers.json
+
 clean:
-	rm -rf $(VENV) reports .mypy_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(PEERS_VENV) reports .mypy_cache .pytest_cache .hypothesis

@@ -24,12 +24,17 @@ class Mutant:
         description: the bug, in words (what a real implementation might get wrong).
         kills: claim ids that must fail with this mutant in place.
         overrides: reference function name -> wrong implementation.
+        conformance_visible: False when the conformance harness cannot and need not reject it:
+            the bug shows only through arguments outside the target's canonical signature (an
+            ignored ``damping`` keyword), or only inside the float32 tolerance the harness grants
+            every target (which branch is taken exactly on a PPO-Penalty band edge).
     """
 
     name: str
     description: str
     kills: tuple[str, ...]
     overrides: Mapping[str, Callable[..., Any]]
+    conformance_visible: bool = True
 
     def impl(self) -> Impl:
         return Impl(self.overrides, name=f"mutant:{self.name}")

@@ -159,7 +159,7 @@ for _m in [
     Mutant("ppo-penalty-plus", "ρA + βKL: the penalty added to the objective", ("PPO-PENALTY-OBJECTIVE",), {"ppo_penalty": _penalty_plus}),
     Mutant("kl-reversed", "categorical_kl computing KL(q‖p)", ("PPO-PENALTY-OBJECTIVE",), {"categorical_kl": _kl_reversed}),
     Mutant("kl-beta-inverted-band", "β doubled when the KL is too small and halved when too large", ("PPO-KL-BETA-RULE",), {"kl_beta_update": _beta_inverted}),
-    Mutant("kl-beta-inclusive-edges", "β changed when the KL is exactly on a band edge (<=, >=)", ("PPO-KL-BETA-RULE",), {"kl_beta_update": _beta_inclusive}),
+    Mutant("kl-beta-inclusive-edges", "β changed when the KL is exactly on a band edge (<=, >=)", ("PPO-KL-BETA-RULE",), {"kl_beta_update": _beta_inclusive}, conformance_visible=False),
     Mutant("kl-k3-wrong-sign", "k3 = (ρ − 1) + log ρ", ("PPO-KL-ESTIMATORS",), {"kl_estimate": _k3_wrong_sign}),
     Mutant("kl-k1-wrong-sign", "k1 = log ρ (estimates −KL)", ("PPO-KL-ESTIMATORS",), {"kl_estimate": _k1_wrong_sign}),
     Mutant("entropy-no-minus", "Σ p log p (the negative entropy)", ("PPO-ENTROPY",), {"categorical_entropy": _entropy_no_minus}),

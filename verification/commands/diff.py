@@ -1,0 +1,67 @@
+"""``diff``: check a third-party implementation against the reference on one canonical target.
+
+    python -m verification diff TARGET IMPL [--examples N] [--seed S] [--json FILE]
+    python -m verification diff --list
+
+IMPL is ``package.module:function`` (imported with the current directory on the path) or
+``path/to/file.py:function``; it runs in a worker process with a per-call time limit.
+Exit codes: 0 conforms, 1 does not conform, 2 usage error (unknown target, cannot import).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+NAME = "diff"
+HELP = "diff an implementation (module:function or file.py:function) against the reference on one target"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", nargs="?", metavar="TARGET", help="a conformance target (see --list)")
+    p.add_argument("impl", nargs="?", metavar="IMPL", help="package.module:function or path/to/file.py:function")
+    p.add_argument("--list", action="store_true", help="print the targets and their canonical signatures")
+    p.add_argument("--examples", type=int, default=200, metavar="N", help="Hypothesis examples after the pinned edge cases (default 200)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="Hypothesis seed (default 0)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SEC", help="per-call time limit in seconds (default 5)")
+    p.add_argument("--first-call-timeout", type=float, default=10.0, metavar="SEC", help="time limit of the first call (lazy set-up, JIT compilation; default 10)")
+    p.add_argument("--no-claims", action="store_true", help="skip re-running the registered claims with the implementation in place")
+
+
+def _list() -> int:
+    from ..conformance import targets
+
+    for t in targets():
+        print(f"{t.name:<22} {t.name}{t.signature}")
+        print(f"{'':<22} {t.meaning}   [reference.{t.reference_name}; SPEC.md {t.section}]")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list()
+    if not args.target or not args.impl:
+        print("usage: python -m verification diff TARGET IMPL [--examples N] [--seed S] [--json FILE]  (or diff --list)", file=sys.stderr)
+        return 2
+    from ..conformance import ImplementationLoadError, TARGETS, check
+
+    if args.target not in TARGETS:
+        print(f"unknown target {args.target!r}; targets: {', '.join(TARGETS)}", file=sys.stderr)
+        return 2
+    if args.examples < 1 or args.timeout <= 0 or args.first_call_timeout <= 0:
+        print("--examples must be >= 1, --timeout and --first-call-timeout > 0", file=sys.stderr)
+        return 2
+    try:
+        res = check(args.target, args.impl, examples=args.examples, seed=args.seed, timeout=args.timeout,
+                    first_call_timeout=args.first_call_timeout, claims=not args.no_claims, isolation="process")
+    except ImplementationLoadError as exc:
+        print(f"cannot load the implementation: {exc}", file=sys.stderr)
+        return 2
+    print(res.message())
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res.to_json(), indent=2) + "\n")
+    return 0 if res.conforms else 1
