@@ -75,3 +75,23 @@ def test_report_includes_errata_demonstrations(tmp_path: Path) -> None:
     doc = json.loads(js.read_text())
     assert [e["id"] for e in doc["errata"]] == [e.id for e in all_errata()]
     assert all(e["demonstration"]["demonstrated"] for e in doc["errata"])
+
+
+def test_report_includes_conformance_of_diffed_implementations(tmp_path: Path) -> None:
+    js = tmp_path / "r.json"
+    rc = main([
+        "report", "RET-*", "--no-errata", "--format", "json", "--output", str(js), "--examples", "20",
+        "--diff", "returns=verification.conformance.examples:returns",
+        "--diff", "returns=verification.mutants.s01_policy_gradient:_returns_wrong_power",
+    ])
+    assert rc == 1  # the second implementation does not conform
+    doc = json.loads(js.read_text())
+    verdicts = [(c["implementation"].split(":")[-1], c["conforms"]) for c in doc["conformance"]]
+    assert verdicts == [("returns", True), ("_returns_wrong_power", False)]
+    assert "RET-FAST-EQUALS-LITERAL" in doc["conformance"][1]["claims_broken"]
+
+
+def test_report_diff_usage_errors() -> None:
+    assert main(["report", "RET-*", "--diff", "nonsense"]) == 2
+    assert main(["report", "RET-*", "--diff", "no_such_target=x:y"]) == 2
+    assert main(["report", "RET-*", "--diff", "returns=no.such.module:fn"]) == 2
