@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PROFILE ?= quick
 
-.PHONY: verify test setup mypy pytest clean peers
+.PHONY: verify test setup mypy pytest clean peers peers-setup
 
 setup: $(STAMP)
 
@@ -42,6 +42,8 @@ $(PEERS_STAMP): pyproject.toml constraints.txt
 	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[peers]'
 	touch $(PEERS_STAMP)
+
+peers-setup: $(PEERS_STAMP)
 
 peers: $(PEERS_STAMP)
 	$(PEERS_VENV)/bin/python -m verification peers --json reports/peers.json
