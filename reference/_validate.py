@@ -140,3 +140,34 @@ def check_spd(h: FloatArray, name: str) -> FloatArray:
     except np.linalg.LinAlgError:
         raise ValueError(f"{name}: matrix must be positive definite") from None
     return h
+
+
+def check_trajectory_batch(
+    grad_logp: Any, per_step: Any, weights: Any, per_step_name: str = "rewards"
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Validate a batch of m trajectories for a policy-gradient estimator.
+
+    Args:
+        grad_logp: [m, T, n] per-step scores.
+        per_step: [m, T], the per-step quantity (rewards, Ψ_t, ...), named ``per_step_name``.
+        weights: [m] non-negative, or None for the sample mean 1/m.
+    Returns:
+        (grad_logp, per_step, weights) as float64 arrays.
+    """
+    g = as_float_array(grad_logp, "grad_logp", ndim=3)
+    r = as_float_array(per_step, per_step_name, ndim=2)
+    if g.shape[:2] != r.shape:
+        raise ValueError(
+            f"shape mismatch: grad_logp{g.shape} is [m, T, n] so {per_step_name} must be [m, T] = {g.shape[:2]}, got {r.shape}"
+        )
+    if g.shape[0] == 0:
+        raise ValueError("grad_logp: need at least one trajectory (m >= 1)")
+    if weights is None:
+        w = np.full(g.shape[0], 1.0 / g.shape[0])
+    else:
+        w = as_float_array(weights, "weights", ndim=1)
+        if w.shape[0] != g.shape[0]:
+            raise ValueError(f"weights: expected shape [m] = [{g.shape[0]}], got {w.shape}")
+        if np.any(w < 0):
+            raise ValueError("weights: must be >= 0")
+    return g, r, w

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import FloatArray, as_float_array, check_distribution, check_same_shape
+from ._validate import FloatArray, as_float_array, check_distribution, check_same_shape, check_trajectory_batch
 
 __all__ = ["importance_expectation", "importance_ratio", "importance_weighted_gradient"]
 
@@ -87,23 +87,11 @@ def importance_weighted_gradient(
     Returns:
         [n].
     """
-    g = as_float_array(grad_logp, "grad_logp", ndim=3)
     lp = as_float_array(logp, "logp", ndim=2)
     lo = as_float_array(logp_old, "logp_old", ndim=2)
     ps = as_float_array(psi, "psi", ndim=2)
     check_same_shape(logp=lp, logp_old=lo, psi=ps)
-    if g.shape[:2] != lp.shape:
-        raise ValueError(f"shape mismatch: grad_logp{g.shape} is [m, T, n] so logp must be [m, T] = {g.shape[:2]}, got {lp.shape}")
-    if g.shape[0] == 0:
-        raise ValueError("grad_logp: need at least one trajectory (m >= 1)")
-    if weights is None:
-        w = np.full(g.shape[0], 1.0 / g.shape[0])
-    else:
-        w = as_float_array(weights, "weights", ndim=1)
-        if w.shape[0] != g.shape[0]:
-            raise ValueError(f"weights: expected shape [m] = [{g.shape[0]}], got {w.shape}")
-        if np.any(w < 0):
-            raise ValueError("weights: must be >= 0")
+    g, lp, w = check_trajectory_batch(grad_logp, lp, weights, "logp")
     rho = importance_ratio(lp, lo)
     if not np.all(np.isfinite(rho)):
         raise ValueError("logp: logp − logp_old overflows exp (ratio > 1e308); the policies are too far apart")

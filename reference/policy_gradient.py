@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import FloatArray, as_float_array, as_index_array, check_unit_interval
+from ._validate import FloatArray, as_float_array, as_index_array, check_trajectory_batch, check_unit_interval
 from .mdp import TabularMDP, _check_logits, action_values, softmax_policy, state_occupancy
 
 __all__ = [
@@ -80,23 +80,7 @@ def trajectory_score(grad_logp: Any) -> FloatArray:
 
 
 def _check_batch(grad_logp: Any, rewards: Any, weights: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
-    g = as_float_array(grad_logp, "grad_logp", ndim=3)
-    r = as_float_array(rewards, "rewards", ndim=2)
-    if g.shape[:2] != r.shape:
-        raise ValueError(
-            f"shape mismatch: grad_logp{g.shape} is [m, T, n] so rewards must be [m, T] = {g.shape[:2]}, got {r.shape}"
-        )
-    if g.shape[0] == 0:
-        raise ValueError("grad_logp: need at least one trajectory (m >= 1)")
-    if weights is None:
-        w = np.full(g.shape[0], 1.0 / g.shape[0])
-    else:
-        w = as_float_array(weights, "weights", ndim=1)
-        if w.shape[0] != g.shape[0]:
-            raise ValueError(f"weights: expected shape [m] = [{g.shape[0]}], got {w.shape}")
-        if np.any(w < 0):
-            raise ValueError("weights: must be >= 0")
-    return g, r, w
+    return check_trajectory_batch(grad_logp, rewards, weights)
 
 
 def _discount_powers(n: int, gamma: float) -> FloatArray:

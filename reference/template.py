@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import FloatArray, as_float_array, check_unit_interval
+from ._validate import FloatArray, as_float_array, check_trajectory_batch, check_unit_interval
 from .advantage import gae
 
 __all__ = [
@@ -84,20 +84,7 @@ def policy_gradient_template(grad_logp: Any, psi: Any, weights: Any = None) -> F
     Returns:
         [n].
     """
-    g = as_float_array(grad_logp, "grad_logp", ndim=3)
-    ps = as_float_array(psi, "psi", ndim=2)
-    if g.shape[:2] != ps.shape:
-        raise ValueError(f"shape mismatch: grad_logp{g.shape} is [m, T, n] so psi must be [m, T] = {g.shape[:2]}, got {ps.shape}")
-    if g.shape[0] == 0:
-        raise ValueError("grad_logp: need at least one trajectory (m >= 1)")
-    if weights is None:
-        w = np.full(g.shape[0], 1.0 / g.shape[0])
-    else:
-        w = as_float_array(weights, "weights", ndim=1)
-        if w.shape[0] != g.shape[0]:
-            raise ValueError(f"weights: expected shape [m] = [{g.shape[0]}], got {w.shape}")
-        if np.any(w < 0):
-            raise ValueError("weights: must be >= 0")
+    g, ps, w = check_trajectory_batch(grad_logp, psi, weights, "psi")
     out: FloatArray = np.einsum("i,itn,it->n", w, g, ps)
     return out
 
