@@ -362,13 +362,18 @@ def trpo_step(
         backtrack_coef, max_backtracks: the line search's α and number of tries.
     Returns:
         (θ_{k+1} as [S, A], j): j is None and θ_{k+1} = θ_k when no step is accepted
-        (including g = 0).
+        (including g = 0 up to round-off: ‖g‖∞ <= 64 ulp · max|A|).
     """
     th_k, d = _tabular(logits_old, state_dist, "logits_old")
     adv = _same_table(th_k, advantages, "advantages")
     delta = check_positive(max_kl, "max_kl")
     lam = check_nonnegative(damping, "damping")
     g = surrogate_gradient(th_k, adv, d)
+    # g is a sum of terms of size <= max|A|; below 64 ulps of that it is round-off of an exact 0
+    # (e.g. advantages constant in each state), there is no ascent direction, and CG on noise in
+    # the Fisher matrix's null space would fail.
+    if float(np.max(np.abs(g), initial=0.0)) <= 64.0 * np.finfo(np.float64).eps * float(np.max(np.abs(adv), initial=0.0)):
+        return th_k.copy(), None
 
     def hvp(v: FloatArray) -> FloatArray:
         return fisher_vector_product(th_k, d, v, damping=lam)

@@ -86,7 +86,8 @@ class Claim:
         examples: pinned boundary cases, always run first.
         kind: exact | property | statistical | negative-control | conditional.
         false_alarm: for statistical claims, the probability that a correct implementation fails.
-        max_examples: per-claim cap on Hypothesis examples (expensive cases), or None.
+        max_examples: per-claim cap on Hypothesis examples in the quick profile (expensive cases),
+            multiplied by ``runner.CAP_SCALE`` in the thorough profile; or None.
     """
 
     id: str

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, example, given, seed as hyp_seed, settings, target
+from hypothesis import HealthCheck, Phase, example, given, seed as hyp_seed, settings
 
 from .registry import Claim, ClaimViolation, Impl, Measurement, REFERENCE
 
@@ -17,6 +17,9 @@ Profile = Literal["quick", "thorough"]
 
 #: Hypothesis examples per claim in each profile (a claim's own max_examples caps it further).
 PROFILE_EXAMPLES: dict[str, int] = {"quick": 40, "thorough": 500}
+
+#: How much a claim's own ``max_examples`` cap is multiplied in each profile.
+CAP_SCALE: dict[str, int] = {"quick": 1, "thorough": 12}
 
 Status = Literal["pass", "fail", "error"]
 
@@ -88,7 +91,9 @@ def run_claim(
     impl = impl or REFERENCE
     n_ex = max_examples if max_examples is not None else PROFILE_EXAMPLES[profile]
     if claim.max_examples is not None:
-        n_ex = min(n_ex, claim.max_examples)
+        # a claim's cap keeps the quick profile quick; the thorough profile scales it up
+        scale = CAP_SCALE.get(str(profile), 1)
+        n_ex = min(n_ex, claim.max_examples * scale)
     n_ex = max(n_ex, 1)
     # "fail" holds (case, measurement or None, exception) of the last failing call: Hypothesis
     # replays the shrunk example last, and explicit examples that fail are all run, so the last
@@ -113,7 +118,6 @@ def run_claim(
             raise violation
         if err > state["max"]:
             state["max"] = err
-        target(err, label="error")
 
     test = given(claim.strategy())(body)
     for ex in reversed(claim.examples):
@@ -125,7 +129,10 @@ def run_claim(
         derandomize=False,
         print_blob=False,
         suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+        # No Phase.target: the errors of exact claims are round-off, and hill-climbing on
+        # round-off noise spent minutes per claim in the thorough profile without finding anything
+        # the generate phase does not.  (The conformance harness targets its own error ratios.)
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )(test)
     test = hyp_seed(seed)(test)
 
