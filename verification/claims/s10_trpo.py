@@ -313,14 +313,17 @@ def _check_step_size(item: tuple[SPDCase, float], impl: Impl) -> Measurement:
     q_sp = 0.5 * float(x_sp @ h @ x_sp)
     if q_sp > delta:
         x_sp = x_sp * np.sqrt(delta / q_sp)  # back onto the feasible set
-    norm = max(float(np.linalg.norm(step)), 1e-300)
     lam = 0.1
     x = np.linalg.solve(h + lam * np.eye(c.n), g)
     damped_want = np.sqrt(2.0 * delta / float(g @ x)) * x
     damped = np.asarray(impl.natural_step(g, h, delta, damping=lam))
+    # KKT of the convex program: Δ is optimal iff g = μ HΔ with μ > 0 and the constraint is active.
+    h_step = h @ step
+    mu = float(g @ step) / max(float(step @ h_step), 1e-300)
+    kkt = float(np.linalg.norm(g - mu * h_step)) / max(float(np.linalg.norm(g)), 1e-300) if mu > 0 else float("inf")
     parts = [
         ("½ΔᵀHΔ = δ (relative)", abs(quad - delta) / delta, 1e-10),
-        ("Δ vs scipy SLSQP's argmax (relative)", float(np.linalg.norm(step - x_sp)) / norm, 1e-6),
+        ("KKT: ‖g − μHΔ‖/‖g‖ with μ = gᵀΔ/ΔᵀHΔ > 0", kkt, 1e-9),
         ("gᵀΔ >= gᵀx_scipy (relative shortfall)", max(float(g @ x_sp - g @ step), 0.0) / max(abs(float(g @ step)), 1e-300), 1e-9),
         ("damping λ = 0.1: H + λI in the step and the constraint", _rel(damped, damped_want), 1e-10),
     ]
@@ -338,14 +341,16 @@ register(
         section="§10",
         source=("S10.5", "S10.6", "S10.7"),
         method=(
+            "the constraint ½ΔᵀHΔ = δ and the KKT condition g = μHΔ, μ > 0 (sufficient for this convex program), and "
             "scipy.optimize.minimize (SLSQP, ftol 1e-15) on max gᵀx s.t. ½xᵀHx <= δ, its answer rescaled onto the feasible set "
-            "if it overshoots; SPD H from the TRPO-CG-SOLVES strategy with n <= 6 and κ <= 1e4, g random or an eigenvector, "
-            "δ in {1e-3, 1e-2, 1/2}"
+            "if it overshoots: our objective must be at least scipy's; SPD H from the TRPO-CG-SOLVES strategy with n <= 6 and "
+            "κ <= 1e4, g random or an eigenvector, δ in {1e-3, 1e-2, 1/2}"
         ),
         tolerance=1.0,
         tolerance_reason=(
-            "largest observed/allowed ratio: the constraint holds to the round-off of a solve with κ <= 1e4 (allowed 1e-10); SLSQP "
-            "agrees to ~5e-8 in 480 trials (allowed 1e-6); ours is never worse than scipy's point (allowed 1e-9)"
+            "largest observed/allowed ratio: the constraint and the KKT residual hold to the backward error of a solve, "
+            "≲ eps·κ ≈ 2e-12 for κ <= 1e4 (allowed 1e-10 and 1e-9); ours is never worse than scipy's point (allowed 1e-9). "
+            "Distance to SLSQP's point is not compared: on ill-conditioned H SLSQP stops up to 3e-5 away (thorough profile, seed 1)"
         ),
         strategy=lambda: st.tuples(spd_cases(max_n=6, max_log10_cond=4), st.sampled_from([1e-3, 1e-2, 0.5])),
         check=_check_step_size,
