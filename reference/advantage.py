@@ -172,16 +172,21 @@ def td_residuals(rewards: Any, values: Any, next_values: Any, terminated: Any, g
     return out
 
 
-def _k_step_adv_1d(delta: FloatArray, done: BoolArray, g: float, k: int) -> FloatArray:
+def _episode_sum_1d(delta: FloatArray, done: BoolArray, c: float, k: int | None = None) -> FloatArray:
+    """Σ_{l=0}^{min(k, n_t)−1} c^l δ_{t+l}, term by term, never past the end of s_t's episode."""
     d = delta.tolist()
     n = _lengths_1d(done)
     out = np.zeros(len(d))
     for t in range(len(d)):
         acc = 0.0
-        for l in range(min(k, n[t])):
-            acc += g**l * d[t + l]
+        for l in range(n[t] if k is None else min(k, n[t])):
+            acc += c**l * d[t + l]
         out[t] = acc
     return out
+
+
+def _k_step_adv_1d(delta: FloatArray, done: BoolArray, g: float, k: int) -> FloatArray:
+    return _episode_sum_1d(delta, done, g, k)
 
 
 def k_step_advantage(
@@ -317,15 +322,7 @@ def gae_literal(
 
 
 def _gae_sum_1d(delta: FloatArray, done: BoolArray, c: float) -> FloatArray:
-    d = delta.tolist()
-    n = _lengths_1d(done)
-    out = np.zeros(len(d))
-    for t in range(len(d)):
-        acc = 0.0
-        for l in range(n[t]):
-            acc += c**l * d[t + l]
-        out[t] = acc
-    return out
+    return _episode_sum_1d(delta, done, c)
 
 
 def gae_sum(
