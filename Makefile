@@ -19,8 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 verify: $(STAMP)
-	$(PY) -m verification check --profile $(PROFILE) --json reports/check.json
-	$(PY) -m verification report --format md --profile $(PROFILE) --output reports/report.md
+	$(PY) -m verification report --format md --profile $(PROFILE) --output reports/report.md --json reports/report.json
 
 mypy: $(STAMP)
 	$(PY) -m mypy

@@ -374,7 +374,7 @@ def gae(
     r, v, nv, term, trunc = _rollout(rewards, values, next_values, terminated, truncated)
     g = check_unit_interval(gamma, "gamma")
     lm = check_unit_interval(lam, "lam")
-    delta = r + g * np.where(term, 0.0, nv) - v
+    delta = _delta(r, v, nv, term, g)
     cont = g * lm * ~(term | trunc)
     if delta.ndim == 1:
         # the same float64 operations on Python floats: a plain loop without numpy-scalar overhead

@@ -95,3 +95,12 @@ def test_report_diff_usage_errors() -> None:
     assert main(["report", "RET-*", "--diff", "nonsense"]) == 2
     assert main(["report", "RET-*", "--diff", "no_such_target=x:y"]) == 2
     assert main(["report", "RET-*", "--diff", "returns=no.such.module:fn"]) == 2
+
+
+def test_report_writes_markdown_and_json_from_one_run(tmp_path: Path) -> None:
+    md, js = tmp_path / "r.md", tmp_path / "r.json"
+    assert main(["report", "RET-*", "MDP-*", "--output", str(md), "--json", str(js)]) == 0
+    doc = json.loads(js.read_text())
+    assert [c["id"] for c in doc["claims"]] == [c.id for c in all_claims() if c.id.startswith(("RET-", "MDP-"))]
+    for c in doc["claims"]:
+        assert f"`{c['id']}`" in md.read_text()

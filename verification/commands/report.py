@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=sorted(PROFILE_EXAMPLES), default="quick")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-errata", action="store_true", help="leave out the errata demonstrations")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the JSON form of the same run here")
     p.add_argument(
         "--diff",
         action="append",
@@ -62,13 +63,17 @@ def run(args: argparse.Namespace) -> int:
         if args.output:
             print(result_line(res), flush=True)
     errata = [] if args.no_errata else run_errata()
+    extra: dict[str, object] = {}
+    if errata:
+        extra["errata"] = errata_json(errata)
+    if diffs:
+        extra["conformance"] = [d.to_json() for d in diffs]
+    json_text = json_report(pairs, args.profile, args.seed, extra=extra or None)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json_text + "\n")
     if args.format == "json":
-        extra: dict[str, object] = {}
-        if errata:
-            extra["errata"] = errata_json(errata)
-        if diffs:
-            extra["conformance"] = [d.to_json() for d in diffs]
-        text = json_report(pairs, args.profile, args.seed, extra=extra or None)
+        text = json_text
     else:
         sections = [errata_markdown(errata)] if errata else []
         if diffs:
@@ -77,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n")
-        print(f"wrote {args.output}")
+        n_fail = sum(1 for _, r in pairs if not r.passed)
+        print(f"\n{len(pairs) - n_fail} passed, {n_fail} failed ({len(pairs)} claims, profile {args.profile}, seed {args.seed})")
+        if errata:
+            print(f"{sum(1 for _, d, _ in errata if d is not None and d.ok)} of {len(errata)} errata demonstrated")
+        print(f"wrote {args.output}" + (f" and {args.json}" if args.json else ""))
     else:
         print(text)
     errata_ok = all(d is not None and d.ok for _, d, _ in errata)

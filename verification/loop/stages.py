@@ -86,6 +86,20 @@ def train_sft(task: Task, cfg: LoopConfig, device: torch.device, seed: int, impl
 # --------------------------------------------------------------------------------- reward model
 
 
+
+def _trainable_copy(ref: TinyCausalLM, fresh_head: str | None) -> TinyCausalLM:
+    """A deep copy of π_ref's network with every parameter trainable, ``fresh_head`` (if any)
+    zero-initialized, in training mode."""
+    model = copy.deepcopy(ref)
+    for prm in model.parameters():
+        prm.requires_grad_(True)
+    if fresh_head is not None:
+        head = getattr(model, fresh_head)
+        torch.nn.init.zeros_(head.weight)
+        torch.nn.init.zeros_(head.bias)
+    model.train()
+    return model
+
 def train_rm(
     task: Task, cfg: LoopConfig, ref: TinyCausalLM, prefs: Preferences, device: torch.device, seed: int, impl: Impl,
     progress: ProgressFn = _noop,
@@ -94,12 +108,7 @@ def train_rm(
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    rm = copy.deepcopy(ref)
-    for prm in rm.parameters():
-        prm.requires_grad_(True)
-    torch.nn.init.zeros_(rm.reward_head.weight)
-    torch.nn.init.zeros_(rm.reward_head.bias)
-    rm.train()
+    rm = _trainable_copy(ref, "reward_head")
     params = [p for n, p in rm.named_parameters() if not n.startswith(("policy_head", "value_head"))]
     opt = torch.optim.Adam(params, lr=cfg.rm_lr)
     steps_per_epoch = max(1, prefs.n // cfg.rm_batch)
@@ -158,12 +167,7 @@ def train_ppo(
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    policy = copy.deepcopy(ref)
-    for prm in policy.parameters():
-        prm.requires_grad_(True)
-    torch.nn.init.zeros_(policy.value_head.weight)
-    torch.nn.init.zeros_(policy.value_head.bias)
-    policy.train()
+    policy = _trainable_copy(ref, "value_head")
     params = [p for n, p in policy.named_parameters() if not n.startswith("reward_head")]
     opt = torch.optim.Adam(params, lr=cfg.ppo_lr)
     evals = set(eval_steps(cfg.ppo_iterations, cfg.eval_points))
@@ -236,10 +240,7 @@ def train_dpo(
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    policy = copy.deepcopy(ref)
-    for prm in policy.parameters():
-        prm.requires_grad_(True)
-    policy.train()
+    policy = _trainable_copy(ref, None)
     params = [p for n, p in policy.named_parameters() if not n.startswith(("reward_head", "value_head"))]
     opt = torch.optim.Adam(params, lr=cfg.dpo_lr)
     with torch.no_grad():
