@@ -8,13 +8,15 @@ The checks below fail when
 
 (a) an item of ``SOURCE_ITEMS`` has no row, or two, or the rows leave reading order;
 (b) a row names an item that ``SOURCE_ITEMS`` does not have;
-(c) a verdict is outside the vocabulary of §16, or names errata where it must not;
+(c) a verdict is outside the vocabulary of §16, or names errata where it must not (correct names
+    none; prose may name its classified entries or none; every other verdict names at least one);
 (d) a row names a ``reference.X`` that is not public, an equation or section SPEC.md does not
     define, or a claim id the registry does not have;
-(e) a typo/wrong/ambiguous/incomplete item has no registered erratum listing it, an erratum lists an
-    item whose row says correct or prose, a row does not name exactly the errata that list its
-    item, or its verdict is not the gravest of their kinds; §15's rows give each erratum's items
-    and claims as the registry does;
+(e) an item judged other than correct (or prose without entries) has no registered, not withdrawn
+    entry listing it, an entry lists an item whose row says correct, a row does not name exactly the
+    not-withdrawn entries that list its item (a withdrawn entry is never named), or its verdict is
+    not the gravest of their kinds; §15's rows give each entry's items and claims as the registry
+    does;
 (g) a claim appears in no row although it cites a source item (claims citing only extensions are
     reached through §16.2, whose rows are exactly ``EXTENSIONS``);
 (h) a work cited author-year in SPEC.md or in ``EXTENSIONS`` is missing from SPEC.md's References,
@@ -39,12 +41,13 @@ import pytest
 import reference
 from verification import all_claims
 from verification.errata import VERDICTS as ERRATUM_KINDS
-from verification.errata import all_errata
+from verification.errata import WITHDRAWN, all_errata
 from verification.traceability import EXTENSIONS, SOURCE_ITEMS
 
 SPEC = Path(__file__).resolve().parent.parent / "SPEC.md"
-VERDICTS = ("correct", "typo", "wrong", "ambiguous", "incomplete", "prose")
-GRAVITY = ("typo", "ambiguous", "incomplete", "wrong")  # lightest first; SPEC.md §16
+VERDICTS = ("correct", "typo", "wrong", "ambiguous", "incomplete", "prose", "notation", "extraction")
+#: lightest first (SPEC.md §16): the classifications that are not errors, then the errors
+GRAVITY = ("prose", "extraction", "notation", "typo", "ambiguous", "incomplete", "wrong")
 HEADER = "| item | what the source has | verdict | our equation | reference | claims |"
 DELIMITER = "|---|---|---|---|---|---|"
 
@@ -154,13 +157,13 @@ def check_coverage(text: str) -> list[str]:
 
 
 def check_verdicts(text: str) -> list[str]:
-    """(c): the verdict is one of §16's words; an erratum id goes with every verdict but correct and prose."""
+    """(c): the verdict is one of §16's words; correct names no entry, prose may, every other verdict must."""
     rows, _ = parse_rows(text)
     problems: list[str] = []
     for r in rows:
         if r.verdict not in VERDICTS:
             problems.append(f"line {r.line}: {r.item}'s verdict {r.verdict!r} is not one of {VERDICTS} (optionally followed by ' (E6.1, E6.2)')")
-        elif r.verdict in ("correct", "prose") and r.errata:
+        elif r.verdict == "correct" and r.errata:
             problems.append(f"line {r.line}: {r.item} is {r.verdict} but names errata {r.errata}")
         elif r.verdict not in ("correct", "prose") and not r.errata:
             problems.append(f"line {r.line}: {r.item} is {r.verdict} but names no erratum")
@@ -227,13 +230,16 @@ def check_errata(text: str) -> list[str]:
     for r in rows:
         if r.item not in SOURCE_ITEMS:
             continue
-        listing = {e.id for e in errata.values() if r.item in e.items}
+        every = {e.id for e in errata.values() if r.item in e.items}
+        listing = {eid for eid in every if errata[eid].verdict != WITHDRAWN}
         named = set(r.errata)
         for eid in sorted(named - set(errata)):
             problems.append(f"line {r.line}: {r.item} names {eid}, which is not a registered erratum")
-        for eid in sorted((named & set(errata)) - listing):
+        for eid in sorted((named & set(errata)) - every):
             problems.append(f"line {r.line}: {r.item} names {eid}, whose items {errata[eid].items} do not include it")
-        if r.verdict in ("correct", "prose"):
+        for eid in sorted(named & (every - listing)):
+            problems.append(f"line {r.line}: {r.item} names {eid}, which is withdrawn (a withdrawn entry decides no verdict)")
+        if r.verdict == "correct" or (r.verdict == "prose" and not listing and not named):
             problems += [f"{eid} lists {r.item}, but its row (line {r.line}) says {r.verdict}" for eid in sorted(listing)]
             continue
         if r.verdict not in GRAVITY:
@@ -427,27 +433,30 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("reading order", _swap_rows("S12.1", "S12.2"), "breaks reading order"),
     ("unescaped pipe", _edit_row("S6.1", "\\|", "|"), "7 cells, not 6"),
     ("table split by a blank line", _replace(_row_of("S6.1") + "\n", "\n" + _row_of("S6.1") + "\n"), "must start with the header"),
-    ("verdict outside the vocabulary", _edit_row("S6.2", "ambiguous (E6.2)", "unclear (E6.2)"), "'unclear' is not one of"),
+    ("verdict outside the vocabulary", _edit_row("S6.2", "notation (E6.2)", "unclear (E6.2)"), "'unclear' is not one of"),
     ("correct with an erratum id", _edit_row("S6.6", "| correct |", "| correct (E6.4) |"), "is correct but names errata"),
     ("typo without an erratum id", _edit_row("S6.6", "| correct |", "| typo |"), "is typo but names no erratum"),
     ("verdict no erratum backs", _edit_row("S6.6", "| correct |", "| typo (E6.4) |"), "do not include it"),
-    ("erratum on a correct row", _edit_row("S6.1", "incomplete (E6.1)", "correct"), "E6.1 lists S6.1, but its row"),
+    ("erratum on a correct row", _edit_row("S6.1", "notation (E6.1)", "correct"), "E6.1 lists S6.1, but its row"),
+    ("withdrawn erratum named", _edit_row("S2.7", "| correct |", "| incomplete (E2.2) |"), "E2.2, which is withdrawn"),
+    ("item of a withdrawn entry left without a verdict", _edit_row("S2.7", "| correct |", "| typo |"), "is typo but names no erratum"),
     ("unregistered erratum", _edit_row("S6.1", "(E6.1)", "(E6.1, E6.99)"), "E6.99, which is not a registered erratum"),
     ("erratum not named", _edit_row("S3.13", "(E3.4, E3.7)", "(E3.7)"), "E3.4 lists S3.13 but its row does not name it"),
-    ("not the gravest kind", _edit_row("S6.9", "incomplete (E6.5, E6.6)", "typo (E6.5, E6.6)"), "the gravest kind"),
+    ("not the gravest kind", _edit_row("S3.13", "wrong (E3.4, E3.7)", "incomplete (E3.4, E3.7)"), "the gravest kind"),
     ("unknown function", _edit_row("S6.6", "`reference.td_residuals`", "`reference.td_residual`"), "`reference.td_residual`, which does not exist"),
     ("private function", _edit_row("S6.6", "`reference.td_residuals`", "`reference._validate`"), "which does not exist"),
     ("no reference and no dash", _edit_row("S6.6", "`reference.td_residuals`", "td_residuals"), "names no `reference.X`"),
     ("unknown equation", _edit_row("S6.6", "| (6.4) |", "| (6.40) |"), "equation (6.40)"),
     ("unknown section", _edit_row("S12.1", "§12, ", "§21, "), "§21"),
     ("equation a table does not define", _edit_row("S11.2", "| (11.2) |", "| (11.20) |"), "equation (11.20)"),
-    ("prose with an erratum id", _edit_row("S10.12", "| prose |", "| prose (E10.1) |"), "is prose but names errata"),
-    ("two kinds, the lighter chosen", _edit_row("S11.7", "wrong (E11.3, E11.6)", "incomplete (E11.3, E11.6)"), "the gravest kind"),
+    ("prose naming another item's erratum", _edit_row("S10.12", "| prose |", "| prose (E10.1) |"), "do not include it"),
+    ("two kinds, the lighter chosen", _edit_row("S7.3", "wrong (E7.2, E7.3, E7.6)", "notation (E7.2, E7.3, E7.6)"), "the gravest kind"),
+    ("a classification below an error", _edit_row("S9.10", "wrong (E9.3, E9.5)", "typo (E9.3, E9.5)"), "the gravest kind"),
     ("unknown claim", _edit_row("S6.6", "`GAE-LAMBDA0`", "`GAE-LAMBDA-ZERO`"), "GAE-LAMBDA-ZERO, which is not in the registry"),
     ("no claim", _edit_row("S7.7", "`A2C-ACTOR-TD-ADVANTAGE` |", "— |"), "names no claim"),
     ("unreachable claim", _edit_row("S6.9", ", `GAE-LAMBDA-RETURN`", ""), "GAE-LAMBDA-RETURN cites"),
     ("§15 items differ", _replace("| E3.2 | S3.7, S3.9 |", "| E3.2 | S3.7 |"), "E3.2's items"),
-    ("§15 claims differ", _replace("| `RM-PADDING-INVARIANT` |\n| E12.6", "| `RM-LOSS-SIGN` |\n| E12.6"), "for E12.5"),
+    ("§15 claims differ", _replace("withdrawn; `RM-PADDING-INVARIANT` |\n| E12.6", "withdrawn; `RM-LOSS-SIGN` |\n| E12.6"), "for E12.5"),
     ("§16.2 differs", _replace("| X-DPO |", "| X-DPO-LOSS |"), "§16.2 lists"),
     ("cited work missing from References", _replace("- Baird, L. (1995). Residual algorithms: reinforcement learning with function approximation. ICML.\n", ""), "cites Baird 1995"),
     ("References entry cited nowhere", _replace("double sampling, Baird 1995)", "double sampling)"), "References list Baird (1995)"),

@@ -1,4 +1,4 @@
-"""``errata``: run every erratum's numerical demonstration and print both forms side by side."""
+"""``errata``: per entry, the source's value beside the correct value and the margin; a summary by class."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import argparse
 import fnmatch
 import sys
 import textwrap
-import traceback
 
-from ..errata import all_errata
+from ..errata import CLASS_KINDS, ERROR_KINDS, WITHDRAWN, all_errata, gap, run_entry, summary_line
 
 NAME = "errata"
-HELP = "demonstrate every erratum of the source: the source's form beside the correct one"
+HELP = "check every erratum of the source by the rule of SPEC §15: the source's value beside the correct one"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,25 +27,41 @@ def run(args: argparse.Namespace) -> int:
         print("no erratum matches", file=sys.stderr)
         return 2
     bad = 0
+    bad_errors = 0
     for e in errata:
-        print(f"{e.id}  [{e.verdict}]  source {', '.join(e.items)}  (claims: {', '.join(e.claims) or '-'})")
+        group = "error" if e.verdict in ERROR_KINDS else "not an error" if e.verdict in CLASS_KINDS else "withdrawn"
+        print(f"{e.id}  [{e.verdict}: {group}]  source {', '.join(e.items)}  (claims: {', '.join(e.claims) or '-'})")
         print(_wrap("source:", e.source_writes))
         print(_wrap("correct:", e.correct))
         print(_wrap("why:", e.why))
-        try:
-            d = e.demo()
-        except Exception as exc:  # a broken demonstration is a failure, reported, not a crash
-            bad += 1
-            print(f"  DEMO ERROR {type(exc).__name__}: {exc}")
-            print(textwrap.indent("".join(traceback.format_exception(exc)[-3:]), "    "))
-            print()
-            continue
-        print(_wrap("case:", d.case))
-        print(_wrap("source ->", d.source_form))
-        print(_wrap("correct ->", d.correct_form))
-        print(_wrap("gap:", d.separation))
-        print(f"  {'demonstrated' if d.ok else 'NOT DEMONSTRATED'}")
+        if e.readings is not None:
+            print(_wrap("wrong:", f"reading {e.readings[0]}"))
+            print(_wrap("right:", f"reading {e.readings[1]}"))
+        if e.revision:
+            print(_wrap("revised:", e.revision))
+        d, problems = run_entry(e)
+        if d is not None:
+            print(_wrap("case:", d.case))
+            print(_wrap("source ->", d.source_form))
+            print(_wrap("correct ->", d.correct_form))
+            print(_wrap("gap:", d.separation))
+            if d.source_value is not None and d.correct_value is not None and d.margin is not None:
+                rel = ">" if gap(d) > d.margin else "<="
+                print(f"  {'quantity:':<10}{d.quantity}")
+                print(f"  {'values:':<10}source {d.source_value:.6g}   correct {d.correct_value:.6g}   "
+                      f"|difference| {gap(d):.3g} {rel} margin {d.margin:.3g}")
+        for p in problems:
+            print(f"  RULE BROKEN: {p}")
+        if e.verdict in ERROR_KINDS:
+            print(f"  {'demonstrated' if not problems else 'NOT DEMONSTRATED'}")
+        elif e.verdict == WITHDRAWN:
+            print(f"  withdrawn{'' if not problems else ' (INCONSISTENT)'}")
+        else:
+            print(f"  classified {e.verdict}, not counted as an error{'' if not problems else ' (INCOMPLETE)'}")
         print()
-        bad += 0 if d.ok else 1
-    print(f"{len(errata) - bad} of {len(errata)} errata demonstrated")
+        bad += 1 if problems else 0
+        bad_errors += 1 if problems and e.verdict in ERROR_KINDS else 0
+    n_err = sum(1 for e in errata if e.verdict in ERROR_KINDS)
+    print(f"{n_err - bad_errors} of {n_err} errors demonstrated")
+    print(summary_line(errata))
     return 0 if bad == 0 else 1

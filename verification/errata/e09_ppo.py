@@ -26,35 +26,21 @@ ADVS = np.array([5.0, 2.0, 2.0, -2.0, -2.0])
 EPS = 0.2
 
 
-def _demo_e91() -> Demo:
-    lp, lo = np.log(RATIOS), np.zeros_like(RATIOS)
-    literal = np.minimum(RATIOS * ADVS, np.clip(RATIOS, 1 - EPS, 1 + EPS))  # Â left outside the clip term
-    right = reference.ppo_clip(lp, lo, ADVS, EPS)
-    return Demo(
-        case=f"ρ = {_v(RATIOS)}, Â = {_v(ADVS)}, ε = {EPS}",
-        source_form=f"min(ρÂ, clip(ρ, 1−ε, 1+ε)) with Â outside the clip term (the grouping S9.4 and S9.10 suggest): {_v(literal)}",
-        correct_form=f"min(ρÂ, clip(ρ, 1−ε, 1+ε)Â) = {_v(right)}",
-        separation="the misgrouped form is not even proportional to Â (at ρ = 1 it returns min(Â, 1) instead of Â)",
-        ok=bool(np.max(np.abs(literal - right)) > 1.0) and float(right[0]) == 5.0,
-    )
-
-
 def _demo_e92() -> Demo:
-    lp, lo = np.log(RATIOS), np.zeros_like(RATIOS)
-    val = reference.ppo_clip(lp, lo, ADVS, EPS)
-    grad = reference.ppo_clip_grad(lp, lo, ADVS, EPS)
+    rho = np.linspace(1e-3, 10.0, 100001)  # includes ρ = 1 ± ε exactly up to the grid step 1e-4
+    adv_pos, adv_neg = 2.0, -2.0
+    best_pos = float(np.max(reference.ppo_clip(np.log(rho), np.zeros_like(rho), np.full_like(rho, adv_pos), EPS)))
+    best_neg = float(np.max(reference.ppo_clip(np.log(rho), np.zeros_like(rho), np.full_like(rho, adv_neg), EPS)))
     return Demo(
-        case=f"ρ = {_v(RATIOS)}, Â = {_v(ADVS)}, ε = {EPS}",
-        source_form="'the new policy does not benefit by going far away from the old policy' (clipping keeps it close)",
-        correct_form=(
-            f"L = {_v(val)}, ∂L/∂log π = {_v(grad)}: the ceilings hold (L <= 1.2Â for Â > 0, L <= 0.8Â for Â < 0), and the "
-            "gradient is 0 only where moving further would have helped (Â > 0, ρ > 1+ε; Â < 0, ρ < 1−ε)"
-        ),
-        separation=(
-            "on the side that hurts the objective (Â > 0 with ρ = 0.5; Â < 0 with ρ = 1.5) nothing is clipped and the gradient "
-            f"({grad[2]:.2f}, {grad[3]:.2f}) keeps pulling the ratio back; clipping is one-sided, so ρ can and does leave [1−ε, 1+ε]"
-        ),
-        ok=grad[1] == 0.0 and grad[4] == 0.0 and grad[2] != 0.0 and grad[3] != 0.0 and val[1] == 1.2 * 2.0,
+        case=f"one sample, Â = ±2, ε = {EPS}, ρ over a grid of 100001 points in (0, 10]",
+        source_form=f"the ceilings the source states: (1+ε)Â = {(1 + EPS) * adv_pos:.4f} for Â > 0, (1−ε)Â = {(1 - EPS) * adv_neg:.4f} for Â < 0",
+        correct_form=f"max over ρ of L = min(ρÂ, clip(ρ, 1−ε, 1+ε)Â): {best_pos:.4f} for Â = 2, {best_neg:.4f} for Â = −2",
+        separation="none: the objective cannot gain by moving the ratio past the band, which is what \"does not benefit by going far away\" says",
+        ok=True,
+        quantity="the largest value of L for Â = 2 (Â = −2 checked alongside)",
+        source_value=(1 + EPS) * adv_pos + abs((1 - EPS) * adv_neg - best_neg),
+        correct_value=best_pos,
+        margin=1e-9,
     )
 
 
@@ -76,7 +62,11 @@ def _demo_e93() -> Demo:
         source_form=f"maximize L_policy + c1 L_VF (+ …): one ascent step moves V to {source_v:.3f}, away from the target",
         correct_form=f"maximize L^CLIP − c1 L_VF + c2 H (minimize its negation, eq. 9.9): V moves to {correct_v:.3f}",
         separation="the value term enters with the wrong sign (and the written expression repeats L_policy, mixes the return into the objective and has a stray '2 entropy')",
-        ok=correct_v > v > source_v,
+        ok=correct_v > v,
+        quantity="V(s) after one step on the combined objective",
+        source_value=source_v,
+        correct_value=correct_v,
+        margin=1e-3,
     )
 
 
@@ -112,22 +102,51 @@ def _demo_e94() -> Demo:
     )
 
 
+def _demo_e95() -> Demo:
+    z = np.array([1.0, 0.0, -1.0])  # one state's logits; action 0 is the greedy (exploiting) choice
+    pi = reference.softmax_policy(z[None, :])[0]
+    h = 1e-6
+    grad_h = np.array([(reference.categorical_entropy(z + h * e) - reference.categorical_entropy(z - h * e)) / (2 * h) for e in np.eye(3)])
+    closed = -pi * (np.log(pi) + float(reference.categorical_entropy(z)))  # ∂H/∂z_j = −π_j (log π_j + H)
+    d_greedy = float((pi[0] * (np.eye(3)[0] - pi)) @ closed)  # d π(a*)/dη along z + η ∇H
+    return Demo(
+        case=f"one state, logits {_v(z)}, π = {_v(pi)}; a small step of gradient ascent on c2 H[π]",
+        source_form="\"the entropy term ensures sufficient exploitation\": the bonus would make the greedy action a* = 0 more likely (sign +1)",
+        correct_form=f"∇H = {_v(closed)} (finite differences {_v(grad_h)}); d π(a*)/dη = {d_greedy:.4f} < 0: the bonus spreads probability away from a*, i.e. exploration",
+        separation="the word is the opposite of what the term does (the same sentence then says the model should explore)",
+        ok=float(np.max(np.abs(grad_h - closed))) < 1e-8,
+        quantity="the sign of d π(a*|s)/dη along the entropy bonus's gradient",
+        source_value=1.0,
+        correct_value=float(np.sign(d_greedy)),
+        margin=1.0,
+    )
+
+
 for _e in [
-    Erratum("E9.1", ("S9.4",), "typo", "min(π_θ/π_θk Â) A^(π_θk(s,a)), clip(π_θ/π_θk), space 1−ε, space 1+ε) Â^(π_θk(s,a)))",
+    Erratum("E9.1", ("S9.4",), "extraction", "min(π_θ/π_θk Â) A^(π_θk(s,a)), clip(π_θ/π_θk), space 1−ε, space 1+ε) Â^(π_θk(s,a)))",
             "L(s,a,θ_k,θ) = min(ρ A^(π_θk)(s,a), clip(ρ, 1−ε, 1+ε) A^(π_θk)(s,a)), ρ = π_θ(a|s)/π_θk(a|s)",
             "the parentheses are broken: the advantage multiplies both arguments of the min, and clip takes the ratio and the two bounds",
-            ("PPO-CLIP-CASES",), _demo_e91),
-    Erratum("E9.2", ("S9.6", "S9.8"), "incomplete", "the min (A > 0) / max (A < 0) caps the objective, so the new policy does not benefit from going far from the old one",
+            ("PPO-CLIP-CASES",), None,
+            revision="reclassified from typo: the \"space\" tokens and the unbalanced parentheses are the text extraction's damage to a typeset formula, not the author's mathematics; the intended form is recoverable from S9.5 and S9.7"),
+    Erratum("E9.2", ("S9.6", "S9.8"), "withdrawn", "the min (A > 0) / max (A < 0) caps the objective, so the new policy does not benefit from going far from the old one",
             "the caps (1+ε)A and (1−ε)A are correct ceilings, but only on the side that would improve the objective; on the other side L = ρA is unclipped, its gradient is ρA ≠ 0, and the ratio can leave the band",
             "min(ρA, clip(ρ)A) is a pessimistic bound: it removes the incentive to move further in the improving direction only",
-            ("PPO-CLIP-POS", "PPO-CLIP-NEG", "PPO-CLIP-PESSIMISTIC"), _demo_e92),
+            ("PPO-CLIP-POS", "PPO-CLIP-NEG", "PPO-CLIP-PESSIMISTIC"), _demo_e92,
+            revision="withdrawn (overstated): the source says the objective has a ceiling and so the policy does not benefit from going far, which is exactly true; it does not claim that the ratio stays in the band or that the other side is clipped"),
     Erratum("E9.3", ("S9.10",), "wrong", "L_policy = min(ρA, clip(ρ, 1−ε, 1+ε)) + L_VF − (Σ γ^t r_t | s_0 = s) + 2 entropy − Σ p log p + L_PPO + L_policy + c1 L_VF + c2 L_ENTROPY",
             "maximize L^CLIP − c1 L^VF + c2 H[π_θ], i.e. minimize ℓ = −L^CLIP + c1 (V_θ(s) − V^targ)² − c2 H[π_θ(·|s)] (Schulman et al. 2017, eq. 9)",
             "the value loss must be subtracted from an objective that is maximized; the written expression adds it, repeats L_policy and drops A from the clipped term",
-            ("PPO-COMBINED-LOSS",), _demo_e93),
-    Erratum("E9.4", ("S9.9",), "wrong", "OpenAI uses the advantage itself, and not the GAE, but the functionality remains the same",
+            ("PPO-COMBINED-LOSS",), _demo_e93,
+            revision="narrowed: the stray terms (\"+ L_VF − (Σ γ^t r_t | s_0 = s) + 2 entropy − Σ p log p\") look like a figure's labels merged by the extraction; the error is the sign of c1 L_VF in L_PPO = L_policy + c1 L_VF + c2 L_ENTROPY, which the next sentence (\"minimize L_VF\") contradicts"),
+    Erratum("E9.4", ("S9.9",), "prose", "OpenAI uses the advantage itself, and not the GAE, but the functionality remains the same",
             "Spinning Up's PPO estimates advantages with GAE-λ (λ = 0.97 by default); with an approximate critic, λ < 1 changes the expected update (it is unbiased only at λ = 1 or with the exact V)",
             "GAE(λ) mixes bootstrapped TD residuals; their bias is that of the critic",
-            ("TEMPLATE-PSI-UNBIASED",), _demo_e94),
+            ("TEMPLATE-PSI-UNBIASED",), _demo_e94,
+            revision="reclassified from wrong: the remark is about a third party's code and is inaccurate as such (Spinning Up's ppo.py computes GAE-λ), but it has no mathematical form to evaluate; read with the source's exact advantages the two give the same expected update, and only an approximate critic (the demonstration, for information) separates them"),
+    Erratum("E9.5", ("S9.10",), "typo", "\"The entropy term ensures sufficient exploitation by penalizing the model for making deterministic choices\"",
+            "the entropy bonus c2 H[π] encourages exploration: its gradient moves probability away from the most likely action",
+            "exploitation is choosing the best-looking action; the term does the opposite, as the sentence's own \"we want the model to explore\" says",
+            ("PPO-ENTROPY",), _demo_e95,
+            revision="added: §15 used to note this slip and rule it out; it is a wording slip with one fix, which §16 calls a typo"),
 ]:
     register_erratum(_e)

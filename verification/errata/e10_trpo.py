@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.optimize import minimize
+
 from scipy.special import softmax
 
 import reference
@@ -44,62 +44,29 @@ def _natural(c: TrustRegionCase = C) -> np.ndarray:
     return out
 
 
-def _demo_e101() -> Demo:
-    th_k, shape = C.logits_old, C.logits_old.shape
-    res = minimize(
-        lambda t: -_surr(t.reshape(shape)),
-        th_k.reshape(-1) + 0.5 * _natural().reshape(-1),
-        method="SLSQP",
-        constraints=[{"type": "ineq", "fun": lambda t: C.max_kl - _kl(t.reshape(shape))}],
-        options={"ftol": 1e-14, "maxiter": 500},
-    )
-    opt = res.x.reshape(shape)
-    step, j = reference.trpo_step(th_k, C.advantages, C.state_dist, C.max_kl)
-    base = _surr(th_k)
-    return Demo(
-        case=CASE_TEXT,
-        source_form="θ_(k+1) = argmax_(θ ∈ L(θ_k,θ)) surrogate advantage s.t. D̄_KL <= δ: θ ranges over a number, not a set",
-        correct_form=(
-            f"θ_(k+1) = argmax_θ L(θ_k, θ) s.t. D̄_KL(θ‖θ_k) <= δ: scipy SLSQP finds L − L(θ_k) = {_surr(opt) - base:.6f} with "
-            f"D̄_KL = {_kl(opt):.6f} (the constraint is active); the TRPO step (j = {j}) reaches {_surr(step) - base:.6f} at D̄_KL = {_kl(step):.6f}"
-        ),
-        separation="the argmax is over the parameters θ, the surrogate L(θ_k, θ) is its objective; the TRPO step approximates this constrained optimum",
-        ok=bool(res.success) and abs(_kl(opt) - C.max_kl) < 1e-6 and _surr(opt) >= _surr(step) - 1e-9 and _surr(step) > base,
-    )
-
-
-def _demo_e102() -> Demo:
-    step, j = reference.trpo_step(C.logits_old, C.advantages, C.state_dist, C.max_kl)
-    fwd = _kl(step)
-    rev = reference.mean_kl(C.logits_old, step, C.state_dist)
-    _, h_fwd, h_rev = autograd_taylor(C)
-    return Demo(
-        case=CASE_TEXT + f"; θ = the TRPO step (j = {j})",
-        source_form=f"D̄_KL(θ‖θ_k) = E[KL(π_θ ‖ π_θk)] = {fwd:.6f} (the source; sb3-contrib)",
-        correct_form=f"D̄_KL(θ_k‖θ) = E[KL(π_θk ‖ π_θ)] = {rev:.6f} (Schulman et al. 2015; tianshou); both have value 0, gradient 0 and Hessian F at θ_k (max |ΔH| = {np.max(np.abs(h_fwd - h_rev)):.1e})",
-        separation=f"the directions agree to second order but differ at the step by {abs(fwd - rev):.2e}: the line search may accept a different j; state the direction",
-        ok=float(np.max(np.abs(h_fwd - h_rev))) < 1e-12 and abs(fwd - rev) > 1e-7,
-    )
+def _exact_case() -> TrustRegionCase:
+    """C with advantages centred under π_θk, as the exact A^(π_θk) the source's surrogate uses is."""
+    pi = reference.softmax_policy(C.logits_old)
+    centred = C.advantages - (pi * C.advantages).sum(axis=1, keepdims=True)
+    return TrustRegionCase(C.logits_old, centred, C.state_dist, C.max_kl)
 
 
 def _demo_e103() -> Demo:
-    with single_thread():
-        d, adv = torch.as_tensor(C.state_dist), torch.as_tensor(C.advantages)
-        h_l = _hessian(
-            lambda t: (d * (torch.softmax(t, dim=1) * adv).sum(dim=1)).sum(), torch.as_tensor(C.logits_old)
-        ).reshape(6, 6).numpy()
-    f = local_fisher(C)
-    eig = np.linalg.eigvalsh(h_l)
-    base = _surr(C.logits_old)
+    c = _exact_case()
+    base = _surr(c.logits_old, c)
+    step, j = reference.trpo_step(c.logits_old, c.advantages, c.state_dist, c.max_kl)
+    g = reference.surrogate_gradient(c.logits_old, c.advantages, c.state_dist)
+    d = (step - c.logits_old).reshape(-1)
     return Demo(
-        case=CASE_TEXT,
-        source_form="L ≈ gᵀ(θ − θ_k), D̄_KL ≈ ½(θ − θ_k)ᵀH(θ − θ_k) 'where H is the Hessian matrix'",
-        correct_form=(
-            f"H = ∇²_θ D̄_KL(θ‖θ_k) at θ_k = the Fisher matrix (PSD); the surrogate's own Hessian has eigenvalues {_v(eig)} "
-            f"(indefinite) and is not used; the constant L(θ_k, θ_k) = E[A] = {base:.4f} is dropped (0 only for exact advantages)"
-        ),
-        separation=f"max |∇²L − F| = {np.max(np.abs(h_l - f)):.4f}",
-        ok=float(np.max(np.abs(h_l - f))) > 1e-3 and eig.min() < -1e-6 < 1e-6 < eig.max() and abs(base) > 1e-3,
+        case=CASE_TEXT + ", with the exact advantages the source's surrogate uses: A centred under π_θk in each state (Σ_a π_θk(a|s) A(s,a) = 0)",
+        source_form=f"L(θ_k, θ) ≈ gᵀ(θ − θ_k): the constant L(θ_k, θ_k) is dropped (taken as 0); at the TRPO step (j = {j}) gᵀΔ = {float(g @ d):.6f}",
+        correct_form=f"L(θ_k, θ_k) = E_s E_(a~π_θk)[A^(π_θk)(s,a)] = {base:.1e}; L(θ_k, θ_k + Δ) = {_surr(step, c):.6f}",
+        separation="none: with the source's exact advantages the dropped constant is 0; H, in the line of D̄_KL's expansion, is that expansion's Hessian",
+        ok=True,
+        quantity="L(θ_k, θ_k), the constant the source's Taylor model leaves out",
+        source_value=0.0,
+        correct_value=base,
+        margin=1e-12,
     )
 
 
@@ -120,23 +87,30 @@ def _demo_e104() -> Demo:
         ),
         correct_form=f"θ_k + α^j sqrt(2δ / gᵀH⁻¹g) H⁻¹g: accepted at j = {j}, L − L(θ_k) = {_surr(new) - _surr(th_k):.5f}, D̄_KL = {_kl(new):.5f} <= δ",
         separation="the step must be the vector H⁻¹g scaled by sqrt(2δ / gᵀH⁻¹g), not a scalar built from gᵀH⁻¹g",
-        ok=gain < 1e-12 and _kl(src) < 1e-12 and j is not None and _kl(new) <= C.max_kl and _surr(new) - _surr(th_k) > 1e-3,
+        ok=gain < 1e-12 and _kl(src) < 1e-12 and j is not None and _kl(new) <= C.max_kl,
+        quantity="the surrogate's gain L(θ_k, θ_(k+1)) − L(θ_k, θ_k) after the line search",
+        source_value=_surr(src) - _surr(th_k),
+        correct_value=_surr(new) - _surr(th_k),
+        margin=1e-3,
     )
 
 
 def _demo_e105() -> Demo:
-    c = TrustRegionCase(C.logits_old, C.advantages + 1.0, C.state_dist, C.max_kl)
+    c = _exact_case()
     th_k = c.logits_old
-    bad = -0.3 * _natural(c)  # a step against the natural direction: lowers the surrogate
     base = _surr(th_k, c)
-    source_rule = [j for j in range(10) if _kl(th_k + 0.8**j * bad, c) <= c.max_kl and _surr(th_k + 0.8**j * bad, c) > 0]
-    _, j = reference.backtracking_line_search(lambda t: _surr(t, c), lambda t: _kl(t, c), th_k, bad, c.max_kl)
+    step, j = reference.trpo_step(th_k, c.advantages, c.state_dist, c.max_kl)
+    bad = th_k - (step - th_k)  # the step reversed: lowers the surrogate
     return Demo(
-        case=CASE_TEXT + ", advantages shifted by +1 (not centred, as estimated advantages often are), a step −0.3Δ",
-        source_form=f"accept when the surrogate advantage is positive: L(θ_k, θ_k + Δ') = {_surr(th_k + bad, c):.4f} > 0, accepted at j = {source_rule[0] if source_rule else None}",
-        correct_form=f"accept when the surrogate improves, L(θ_k, θ) > L(θ_k, θ_k) = {base:.4f}: rejected for every j (j = {j})",
-        separation=f"the step lowers the surrogate by {base - _surr(th_k + bad, c):.4f}; 'positive' equals 'improved' only when L(θ_k, θ_k) = E[A] = 0",
-        ok=bool(source_rule) and source_rule[0] == 0 and j is None,
+        case=CASE_TEXT + ", exact (centred) advantages as in E10.3; the TRPO step and the same step reversed",
+        source_form=f"\"a positive surrogate advantage\", L(θ_k, θ) > 0: {_surr(step, c):.6f} at the step (accepted), {_surr(bad, c):.6f} reversed (rejected)",
+        correct_form=f"an improvement, L(θ_k, θ) > L(θ_k, θ_k) = {base:.1e}: the same two decisions",
+        separation="none: with exact advantages L(θ_k, θ_k) = 0, so \"positive\" and \"improved\" are one test",
+        ok=_surr(step, c) > 0 > _surr(bad, c),
+        quantity="the acceptance threshold: 0 (positive) against L(θ_k, θ_k) (improved)",
+        source_value=0.0,
+        correct_value=base,
+        margin=1e-12,
     )
 
 
@@ -161,6 +135,10 @@ def _demo_e106() -> Demo:
     same_policy = float(np.max(np.abs(softmax(th_k + step.reshape(shape), axis=1) - softmax(th_k + shifted.reshape(shape), axis=1))))
     damped = reference.natural_step(g, f, C.max_kl, damping=0.1)
     return Demo(
+        quantity="the rank of H: the source's H⁻¹ presumes the full rank d = 6",
+        source_value=float(f.shape[0]),
+        correct_value=float(rank),
+        margin=0.5,
         case=CASE_TEXT + "; H = the Fisher matrix at θ_k (the Hessian of D̄_KL there, eq. 10.4)",
         source_form=(
             f"θ_k + sqrt(2δ / gᵀH⁻¹g) H⁻¹g, with CG solving Hx = g 'for x = H⁻¹g': H is 6x6 of rank {rank} "
@@ -188,26 +166,30 @@ def _demo_e106() -> Demo:
 
 
 for _e in [
-    Erratum("E10.1", ("S10.1",), "typo", "θ_(k+1) = argmax_(θ ∈ L(θ_k,θ)) surrogate advantage s.t. D̄_KL(θ‖θ_k) <= δ",
+    Erratum("E10.1", ("S10.1",), "notation", "θ_(k+1) = argmax_(θ ∈ L(θ_k,θ)) surrogate advantage s.t. D̄_KL(θ‖θ_k) <= δ",
             "θ_(k+1) = argmax_θ L(θ_k, θ) s.t. D̄_KL(θ‖θ_k) <= δ",
             "the maximization is over the parameters θ; L(θ_k, θ) is the objective, not a set",
-            ("TRPO-STEP", "TRPO-LINESEARCH"), _demo_e101),
-    Erratum("E10.2", ("S10.3",), "ambiguous", "D̄_KL(θ‖θ_k) = E_(s~π_θk)[D_KL(π_θ(·|s) ‖ π_θk(·|s))]",
+            ("TRPO-STEP", "TRPO-LINESEARCH"), None,
+            revision="reclassified from typo: \"θ ∈ L(θ_k, θ)\" has no reading that could be evaluated (L is a number), and the next sentence names L(θ_k, θ) as the objective; a typesetting slip in the argmax, with nothing to compute"),
+    Erratum("E10.2", ("S10.3",), "withdrawn", "D̄_KL(θ‖θ_k) = E_(s~π_θk)[D_KL(π_θ(·|s) ‖ π_θk(·|s))]",
             "either direction is usable (same value, gradient and Hessian at θ_k); this specification uses the source's, and says so (§10, §14.3)",
             "Schulman et al. (2015) constrain KL(π_θk ‖ π_θ); the two differ from third order on, so the accepted step can differ",
-            ("TRPO-TAYLOR", "TRPO-FVP-IS-FISHER"), _demo_e102),
-    Erratum("E10.3", ("S10.4", "S10.5"), "ambiguous", "L ≈ gᵀ(θ − θ_k), D̄_KL ≈ ½(θ − θ_k)ᵀH(θ − θ_k), where H is 'the Hessian matrix'",
+            ("TRPO-TAYLOR", "TRPO-FVP-IS-FISHER"), None,
+            revision="withdrawn: the source states its direction explicitly, D̄_KL(θ‖θ_k) = E[D_KL(π_θ ‖ π_θk)], and this specification adopts it (§10); a choice stated in the text is not an ambiguity"),
+    Erratum("E10.3", ("S10.4", "S10.5"), "withdrawn", "L ≈ gᵀ(θ − θ_k), D̄_KL ≈ ½(θ − θ_k)ᵀH(θ − θ_k), where H is 'the Hessian matrix'",
             "L(θ_k, θ) ≈ L(θ_k, θ_k) + gᵀ(θ − θ_k) with g = ∇_θ L at θ_k; H = ∇²_θ D̄_KL at θ_k (the Fisher matrix), not the Hessian of the objective",
             "the constraint's Hessian defines the trust region; the constant term does not change the argmax but matters to the acceptance test (E10.5)",
-            ("TRPO-TAYLOR",), _demo_e103),
+            ("TRPO-TAYLOR",), _demo_e103,
+            revision="withdrawn: the source's surrogate uses the exact advantage A^(π_θk), whose mean under π_θk is 0 in every state, so L(θ_k, θ_k) = 0 and L ≈ gᵀ(θ − θ_k) is exact to first order; H is introduced in the expansion of D̄_KL, whose Hessian it is. The old demonstration separated the forms only by feeding advantages that were not centred"),
     Erratum("E10.4", ("S10.8",), "wrong", "θ_(k+1) = θ_k + α^j sqrt(2/Δ) gᵀH⁻¹g",
             "θ_(k+1) = θ_k + α^j sqrt(2δ / gᵀH⁻¹g) H⁻¹g",
             "the written step is a scalar (δ renamed Δ and moved); the step is the natural step of S10.6 shrunk by α^j",
             ("TRPO-STEP", "TRPO-LINESEARCH"), _demo_e104),
-    Erratum("E10.5", ("S10.9",), "ambiguous", "j is the smallest integer such that π_θ(k+1) satisfies the KL constraint and produces a positive surrogate advantage",
+    Erratum("E10.5", ("S10.9",), "withdrawn", "j is the smallest integer such that π_θ(k+1) satisfies the KL constraint and produces a positive surrogate advantage",
             "... and improves the surrogate: L(θ_k, θ_(k+1)) > L(θ_k, θ_k) (strict); with the KL bound non-strict, D̄_KL <= δ",
             "L(θ_k, θ_k) = E[A] is 0 only for exact advantages; with estimated advantages a 'positive' surrogate can still be a decrease",
-            ("TRPO-LINESEARCH",), _demo_e105),
+            ("TRPO-LINESEARCH",), _demo_e105,
+            revision="withdrawn: with the source's exact advantages L(θ_k, θ_k) = 0, so a positive surrogate advantage is an improvement; the old demonstration shifted the advantages by +1 to separate them"),
     Erratum("E10.6", ("S10.6", "S10.10"), "incomplete", "θ_(k+1) = θ_k + sqrt(2δ / gᵀH⁻¹g) H⁻¹g; conjugate gradient solves Hx = g for x = H⁻¹g",
             "Δ = sqrt(2δ / gᵀH⁺g) H⁺g with H⁺ the pseudo-inverse, which CG started from x_0 = 0 reaches because g lies in the range of H; or H + λI (damping) in place of H",
             "the Fisher matrix of a softmax policy is always singular (a constant added to one state's logits leaves π unchanged), so H⁻¹ does not exist; the maximizer of gᵀΔ s.t. ½ΔᵀHΔ <= δ is unique only up to those directions",
