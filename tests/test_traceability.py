@@ -389,6 +389,20 @@ def test_source_items_are_numbered_in_order() -> None:
     assert not problems, "\n".join(problems)
 
 
+#: The order in which SPEC.md §16 and README.md quote the verdict counts of §16.1.
+COUNT_ORDER = ("correct", "wrong", "typo", "ambiguous", "incomplete", "notation", "prose", "extraction")
+
+
+def test_verdict_counts_are_quoted_in_spec_and_readme() -> None:
+    rows, _ = parse_rows(_spec())
+    counts = Counter(r.verdict for r in rows)
+    assert set(counts) <= set(COUNT_ORDER), counts
+    text = ", ".join(f"{counts[v]} {v}" for v in COUNT_ORDER)
+    assert f"The {len(rows)} items: {text}." in _spec(), f"SPEC.md §16 must say: The {len(rows)} items: {text}."
+    readme = (SPEC.parent / "README.md").read_text(encoding="utf-8")
+    assert f"{len(rows)} rows: {text}" in readme, f"README.md must say: {len(rows)} rows: {text}"
+
+
 def test_table_has_rows_for_every_section() -> None:
     rows, _ = parse_rows(_spec())
     assert [r.item for r in rows] == list(SOURCE_ITEMS)
@@ -441,8 +455,8 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("withdrawn erratum named", _edit_row("S2.7", "| correct |", "| incomplete (E2.2) |"), "E2.2, which is withdrawn"),
     ("item of a withdrawn entry left without a verdict", _edit_row("S2.7", "| correct |", "| typo |"), "is typo but names no erratum"),
     ("unregistered erratum", _edit_row("S6.1", "(E6.1)", "(E6.1, E6.99)"), "E6.99, which is not a registered erratum"),
-    ("erratum not named", _edit_row("S3.13", "(E3.4, E3.7)", "(E3.7)"), "E3.4 lists S3.13 but its row does not name it"),
-    ("not the gravest kind", _edit_row("S3.13", "wrong (E3.4, E3.7)", "incomplete (E3.4, E3.7)"), "the gravest kind"),
+    ("erratum not named", _edit_row("S8.2", "(E8.1, E8.2, E8.3)", "(E8.1, E8.2)"), "E8.3 lists S8.2 but its row does not name it"),
+    ("not the gravest kind", _edit_row("S8.2", "wrong (E8.1, E8.2, E8.3)", "typo (E8.1, E8.2, E8.3)"), "the gravest kind"),
     ("unknown function", _edit_row("S6.6", "`reference.td_residuals`", "`reference.td_residual`"), "`reference.td_residual`, which does not exist"),
     ("private function", _edit_row("S6.6", "`reference.td_residuals`", "`reference._validate`"), "which does not exist"),
     ("no reference and no dash", _edit_row("S6.6", "`reference.td_residuals`", "td_residuals"), "names no `reference.X`"),

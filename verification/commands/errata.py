@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _wrap(label: str, text: str) -> str:
-    return textwrap.fill(text, width=100, initial_indent=f"  {label:<10}", subsequent_indent=" " * 12)
+    return textwrap.fill(text, width=100, initial_indent=f"  {label:<11}", subsequent_indent=" " * 13)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     bad_errors = 0
     for e in errata:
-        group = "error" if e.verdict in ERROR_KINDS else "not an error" if e.verdict in CLASS_KINDS else "withdrawn"
-        print(f"{e.id}  [{e.verdict}: {group}]  source {', '.join(e.items)}  (claims: {', '.join(e.claims) or '-'})")
+        group = "error" if e.verdict in ERROR_KINDS else "not an error" if e.verdict in CLASS_KINDS else ""
+        print(f"{e.id}  [{e.verdict}{': ' + group if group else ''}]  source {', '.join(e.items)}  (claims: {', '.join(e.claims) or '-'})")
         print(_wrap("source:", e.source_writes))
         print(_wrap("correct:", e.correct))
         print(_wrap("why:", e.why))
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
             print(_wrap("gap:", d.separation))
             if d.source_value is not None and d.correct_value is not None and d.margin is not None:
                 rel = ">" if gap(d) > d.margin else "<="
-                print(f"  {'quantity:':<10}{d.quantity}")
-                print(f"  {'values:':<10}source {d.source_value:.6g}   correct {d.correct_value:.6g}   "
+                print(f"  {'quantity:':<11}{d.quantity}")
+                print(f"  {'values:':<11}source {d.source_value:.6g}   correct {d.correct_value:.6g}   "
                       f"|difference| {gap(d):.3g} {rel} margin {d.margin:.3g}")
         for p in problems:
             print(f"  RULE BROKEN: {p}")

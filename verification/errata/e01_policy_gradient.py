@@ -86,19 +86,22 @@ def _demo_e32() -> Demo:
     joint = float(tr.expect(sq * past))
     product = float(tr.expect(sq)) * float(tr.expect(past))
     cond_zero = tr.expect(sc[:, t] * past[:, None])
+    chose0 = (tr.actions[:, t] == 0).astype(float)  # the event "a_t = 0"
+    cov = float(tr.expect(chose0 * past)) - float(tr.expect(chose0)) * float(tr.expect(past))
     all_rewards = tr.expect(sc[:, t] * tr.rewards.sum(axis=1)[:, None])
     return Demo(
         case=CASE_TEXT + f", t = {t}",
         source_form=(
-            f"independence: E[‖∇log π_t‖² Σ_(t'<t) r] = {joint:.5f} but E[‖∇log π_t‖²]·E[Σ_(t'<t) r] = {product:.5f}; "
+            f"'the rewards from past time steps before t are independent from the action taken at time step t': yet Cov(1[a_t = 0], Σ_(t'<t) r) = {cov:.5f}; "
+            f"E[‖∇log π_t‖² Σ_(t'<t) r] = {joint:.5f} but E[‖∇log π_t‖²]·E[Σ_(t'<t) r] = {product:.5f}; "
             f"with the source's upper limit T−1, E[∇log π_t Σ_(t'=0)^(T−1) r] = {_v(all_rewards)} ≠ 0"
         ),
         correct_form=f"E[∇log π_t Σ_(t'<t) r] = {_v(cond_zero)} by E[∇log π_t | history] = 0",
         separation=f"the score and past rewards are dependent (gap {abs(joint - product):.5f}); the term still vanishes for a different reason",
         ok=_gap(cond_zero, 0.0) < 1e-12,
-        quantity="E[‖∇log π_t‖² Σ_(t'<t) r]: the source's independence factors it as E[‖∇log π_t‖²]·E[Σ_(t'<t) r]",
-        source_value=product,
-        correct_value=joint,
+        quantity="Cov(1[a_t = 0], Σ_(t'<t) r) at t = T−1: 0 under the independence the source invokes",
+        source_value=0.0,
+        correct_value=cov,
         margin=1e-4,
         gamma=1.0,
         fixed_start=True,
@@ -373,10 +376,11 @@ for _e in [
     Erratum("E3.3", ("S3.8",), "typo", "∫ π ∇log π dπ = ∫ π ∇π/π dπ = ∫ π dt = ∇·1 = 0",
             "Σ_a π(a|s)∇log π(a|s) = Σ_a ∇π(a|s) = ∇Σ_a π(a|s) = ∇1 = 0", "the integration variable is the action and ∇ must stay in front of the integral",
             ("PG-SCORE-ZERO-MEAN",), _demo_e33),
-    Erratum("E3.4", ("S3.11", "S3.13"), "wrong", "rewards-to-go (and baselines) reduce the variance",
+    Erratum("E3.4", ("S3.11",), "wrong", "\"using rewards to go does not change the overall bias but does reduce the variance\"",
             "they never change the expectation; they reduce the variance on typical problems but not always",
             "removing zero-mean terms that are negatively correlated with the rest increases the variance",
-            ("PG-RTG-VARIANCE", "PG-RTG-UNBIASED"), _demo_e34),
+            ("PG-RTG-VARIANCE", "PG-RTG-UNBIASED"), _demo_e34,
+            revision="narrowed to S3.11: the baseline's variance claim (S3.13) is softer (\"helps to reduce\") and is E3.7"),
     Erratum("E3.7", ("S3.13",), "incomplete", "subtracting a baseline reduces the variance of the gradient estimate",
             "any action-independent baseline keeps the estimator unbiased; only a well-chosen one (e.g. the per-coordinate optimum (4.2)) is guaranteed not to increase the variance",
             "Var[g(R − b)] = E[g²(R − b)²] − (E[gR])² is a quadratic in b minimized at E[g²R]/E[g²]; a b far from that minimizer, such as E[R] when g² and R are negatively correlated, increases it",

@@ -158,10 +158,11 @@ def _demo_e126() -> Demo:
 
 
 for _e in [
-    Erratum("E12.1", ("S12.3",), "wrong", "P(τ) = Π_t P(s_{t+1}|s_t,a_t), restated for text generation",
+    Erratum("E12.1", ("S12.3",), "incomplete", "P(τ) = Π_t P(s_{t+1}|s_t,a_t), restated for text generation",
             "P(y|x) = Π_t π_θ(y_t|x, y_<t) (times the prompt distribution ρ(x) for P(τ)); the transition s_{t+1} = s_t ⊕ a_t is deterministic",
             "with deterministic concatenation every dynamics factor is 1, so the written product is 1 for every response: not a distribution, and it does not involve the policy",
-            ("RLHF-SEQ-FACTORIZES",), _demo_e121),
+            ("RLHF-SEQ-FACTORIZES",), _demo_e121,
+            revision="re-graded from wrong to incomplete, as E1.1: the same product without the policy's factors, which the source's §2 supplies"),
     Erratum("E12.2", ("S12.6",), "typo", "r_w < r_l: 'the model incorrectly assigns a lower reward to the \"bad\" response'",
             "r_w < r_l means the model assigns a lower reward to the good response y_w; the loss is above log 2 exactly then, and below log 2 exactly when r_w > r_l",
             "the words swap the responses; 'small' and 'higher' loss have a precise boundary, log 2",
