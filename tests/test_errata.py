@@ -27,6 +27,7 @@ from verification.errata import (
     Erratum,
     all_errata,
     check_entry,
+    gap,
     run_entry,
     summary_line,
 )
@@ -57,7 +58,9 @@ def test_entry_obeys_the_rule(erratum: Erratum) -> None:
     demo, problems = run_entry(erratum)
     assert not problems, "\n".join(problems)
     if erratum.verdict in ERROR_KINDS:
-        assert demo is not None
+        assert demo is not None and demo.margin is not None
+        # SPEC §15 promises every error exceeds its margin by a factor of 2 at least
+        assert gap(demo) >= 2 * demo.margin, (gap(demo), demo.margin)
 
 
 @pytest.mark.parametrize("erratum", all_errata(), ids=lambda e: e.id)

@@ -70,7 +70,7 @@ def errata_markdown(rows: list[tuple[Erratum, Demo | None, str]]) -> str:
     ]
     for e, d, err in rows:
         lines += [
-            f"### {e.id} ({e.verdict}, {_group(e)}; source {', '.join(e.items)})",
+            f"### {e.id} ({e.verdict}{'' if e.verdict == _group(e) else ', ' + _group(e)}; source {', '.join(e.items)})",
             "",
             f"- **Source writes.** {e.source_writes}",
             f"- **Correct.** {e.correct}",
