@@ -91,6 +91,12 @@ class TabularMDP:
         )
 
 
+def _require_mdp(mdp: Any) -> TabularMDP:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    return mdp
+
+
 def _check_logits(logits: Any, mdp: TabularMDP | None = None) -> FloatArray:
     th = as_float_array(logits, "logits", ndim=2)
     if mdp is not None and th.shape != (mdp.n_states, mdp.n_actions):
@@ -129,9 +135,9 @@ def trajectory_log_prob(mdp: TabularMDP, logits: Any, states: Any, actions: Any)
     Returns:
         the log-probability (−inf for an impossible trajectory).
     """
-    th = _check_logits(logits, mdp)
-    s = as_index_array(states, "states", mdp.n_states, ndim=1)
-    a = as_index_array(actions, "actions", mdp.n_actions, ndim=1)
+    th = _check_logits(logits, _require_mdp(mdp))
+    s = as_index_array(states, "states", mdp.n_states, ndim=1, upper_name="mdp.n_states")
+    a = as_index_array(actions, "actions", mdp.n_actions, ndim=1, upper_name="mdp.n_actions")
     if s.shape[0] != a.shape[0] + 1:
         raise ValueError(f"states: expected length len(actions)+1 = {a.shape[0] + 1}, got {s.shape[0]}")
     logpi = log_softmax_policy(th)
@@ -169,7 +175,7 @@ def action_values(mdp: TabularMDP, logits: Any) -> FloatArray:
 
 
 def _backward(mdp: TabularMDP, logits: Any) -> tuple[FloatArray, FloatArray]:
-    pi = softmax_policy(_check_logits(logits, mdp))
+    pi = softmax_policy(_check_logits(logits, _require_mdp(mdp)))
     n_t = mdp.horizon
     v = np.zeros((n_t + 1, mdp.n_states))
     q = np.zeros((n_t, mdp.n_states, mdp.n_actions))
@@ -181,7 +187,7 @@ def _backward(mdp: TabularMDP, logits: Any) -> tuple[FloatArray, FloatArray]:
 
 def expected_return(mdp: TabularMDP, logits: Any) -> float:
     """J(θ) = E_τ[Σ_t γ^t r_t] = Σ_s μ(s) V_0(s), by dynamic programming (SPEC.md eq. 1.4)."""
-    return float(mdp.initial @ state_values(mdp, logits)[0])
+    return float(_require_mdp(mdp).initial @ state_values(mdp, logits)[0])
 
 
 def state_occupancy(mdp: TabularMDP, logits: Any) -> FloatArray:
@@ -189,7 +195,7 @@ def state_occupancy(mdp: TabularMDP, logits: Any) -> FloatArray:
 
     d_0 = μ, d_{t+1}(s') = Σ_{s,a} d_t(s) π(a|s) P(s'|s, a).
     """
-    pi = softmax_policy(_check_logits(logits, mdp))
+    pi = softmax_policy(_check_logits(logits, _require_mdp(mdp)))
     d = np.zeros((mdp.horizon, mdp.n_states))
     d[0] = mdp.initial
     for t in range(mdp.horizon - 1):
