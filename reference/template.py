@@ -148,7 +148,9 @@ def psi_actor_critic(
         rewards: [m, T].
         q_current: [m, T, A], Q_t(s_t, ·).
         q_next: [m, T, A], Q_{t+1}(s_{t+1}, ·) (zeros after the last step).
-        pi_current, pi_next: [m, T, A], π(·|s_t) and π(·|s_{t+1}).
+        pi_current, pi_next: [m, T, A], π(·|s_t) and π(·|s_{t+1}); each row over A a
+            distribution (non-negative, summing to one).
+        discount_t: True or False (any other object is a TypeError).
     """
     r = _table(rewards, "rewards")
     qc = _per_action(q_current, "q_current", r)

@@ -156,6 +156,11 @@ def kl_taylor(fisher: Any, step: Any) -> float:
     """Second-order model of the mean KL, D̄_KL(θ_k + Δ ‖ θ_k) ≈ ½ ΔᵀHΔ; SPEC.md eq. (10.4).
 
     The constant and linear terms vanish: D̄_KL and its gradient are 0 at θ = θ_k.
+
+    Args:
+        fisher: H, [n, n], symmetric positive semi-definite (the tabular Fisher matrix is singular);
+            an asymmetric or indefinite matrix is a ValueError.
+        step: Δ, [n].
     """
     h = as_float_array(fisher, "fisher", ndim=2)
     dv = as_float_array(step, "step", ndim=1)

@@ -20,7 +20,7 @@ def value_regression_loss(predictions: Any, targets: Any, weights: Any = None) -
     Args:
         predictions: [N], V_φ at the visited states (each (trajectory, t) pair is one row).
         targets: [N], the empirical returns G_t from those states.
-        weights: [N] or None (uniform 1/N).
+        weights: [N] non-negative, or None (uniform 1/N).
     """
     p = as_float_array(predictions, "predictions", ndim=1)
     y = as_float_array(targets, "targets", ndim=1)
