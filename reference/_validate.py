@@ -33,6 +33,8 @@ def as_float_array(x: Any, name: str, ndim: int | None = None) -> FloatArray:
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected an array of numbers, got {type(x).__name__}")
     _reject_complex(x, name)
+    if getattr(getattr(x, "dtype", None), "kind", None) == "b" or isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected an array of real numbers, got booleans")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+#: Refuse MDPs whose time-indexed tables Q_t(s, a) would exceed this many entries (memory guard).
+MAX_TABLE_ENTRIES = 50_000_000
+
+
 @dataclass(frozen=True, eq=False)
 class TabularMDP:
     """A finite-horizon tabular MDP.
@@ -70,6 +74,10 @@ class TabularMDP:
             raise TypeError(f"horizon: expected an int, got {type(self.horizon).__name__}")
         if self.horizon < 1:
             raise ValueError(f"horizon: must be >= 1, got {self.horizon}")
+        if self.horizon * n_s * trans.shape[1] > MAX_TABLE_ENTRIES:
+            raise ValueError(
+                f"horizon: the [T, S, A] value tables for T = {self.horizon} exceed {MAX_TABLE_ENTRIES} entries"
+            )
         object.__setattr__(self, "initial", init)
         object.__setattr__(self, "transitions", trans)
         object.__setattr__(self, "rewards", rew)

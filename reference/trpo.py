@@ -338,6 +338,8 @@ def backtracking_line_search(
         raise TypeError("constraint: expected a callable theta -> float")
     base = as_scalar(objective(th.copy()), "objective(theta)")
     for j in range(n_back):
+        if j and not np.any(alpha**j * step):
+            break  # α^j Δ has underflowed to 0: θ_j = θ_k cannot strictly improve (a huge max_backtracks ends here)
         cand = th + alpha**j * step
         kl = as_scalar(constraint(cand.copy()), "constraint(theta_j)")
         if kl <= delta and as_scalar(objective(cand.copy()), "objective(theta_j)") > base:

@@ -241,8 +241,8 @@ PROB = {"initial", "transitions", "state_dist", "p", "q", "ref_probs", "policy_p
 WEIGHTS = {"weights"}
 #: the minimum of each integer argument
 INT_MIN = {"horizon": 1, "k": 1, "vocab_size": 1, "length": 1, "n_items": 2, "n_states": 1, "cg_iters": 0, "max_backtracks": 1, "state": 0, "action": 0}
-#: integer arguments whose huge value must be refused before any work that grows with it
-INT_HUGE = {"vocab_size", "length", "n_items", "n_states"}
+#: integer arguments tried at 10**12: refused before any work that grows with it, or (VALID) handled in bounded time
+INT_HUGE = {"vocab_size", "length", "n_items", "n_states", "horizon", "max_backtracks", "k"}
 
 #: (function, argument, class) triples whose generated input lies inside the domain, with why.
 VALID: dict[tuple[str, str, str], str] = {}
@@ -274,6 +274,8 @@ _valid("log_softmax_policy softmax_policy", "logits", "empty drop_one", "S >= 0 
 _valid("prefix_index tabular_token_log_probs tabular_time_features", "responses states", "empty drop_one", _ONE_OK + "; N = 0 gives an empty result")
 _valid("psi_q_value psi_reward_to_go psi_total_return", "q_values rewards", "empty drop_one", "Ψ of m >= 0 trajectories, row by row")
 _valid("value_head", "hidden", "empty drop_one", "the head is applied at every position of N >= 0 rows")
+_valid("k_step_advantage k_step_return", "k", "huge", "k >= n_t: Â^(k) = Â^(n_t), no work grows with k")
+_valid("backtracking_line_search trpo_step", "max_backtracks", "huge", "the search stops by j ~ 3300 at the latest, once α^j Δ underflows to 0")
 _valid("masked_mean_torch", "mask", "row_without_token", "the mean over all response tokens of the batch; one row may have none")
 _valid("q_actor_step score_function", "state action", "float_integral", "an integral float is an index, as in every index array")
 
@@ -306,6 +308,7 @@ def _float_array_cases(fn: str, name: str, x: np.ndarray) -> Iterator[Case]:
     yield "nan", _set0(x, np.nan)
     yield "inf", _set0(x, np.inf)
     yield "string_array", np.full(x.shape, "a")
+    yield "bool_array", x > 0
     yield "object_array", np.array([None] * max(x.size, 1), dtype=object)
     yield from _np_shape_cases(x)
     if name in PROB:
@@ -583,7 +586,7 @@ def test_valid_table_matches_something() -> None:
 GROUPS: dict[str, tuple[str, ...]] = {
     "wrong type": (
         "string", "dict", "bool", "int", "float", "mapping", "object_array", "string_array", "not_a_tensor", "numpy_array",
-        "int_dtype", "float_dtype", "bool_dtype", "fractional", "float_integral", "unknown_choice", "upper_case",
+        "int_dtype", "float_dtype", "bool_dtype", "bool_array", "fractional", "float_integral", "unknown_choice", "upper_case",
     ),
     "complex": ("complex", "complex_numpy"),
     "NaN/inf": ("nan", "inf"),
