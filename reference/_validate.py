@@ -20,10 +20,21 @@ BoolArray = NDArray[np.bool_]
 PROB_ATOL = 1e-9
 
 
+def _asarray(x: Any, name: str, what: str) -> NDArray[Any]:
+    """np.asarray with a named TypeError for input numpy cannot make an array of (ragged lists...)."""
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: expected {what} ({exc})") from None
+
+
 def as_float_array(x: Any, name: str, ndim: int | None = None) -> FloatArray:
     """Return ``x`` as a float64 array, checking its number of dimensions and finiteness."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected an array of numbers, got {type(x).__name__}")
+    _reject_complex(x, name)
+    if getattr(getattr(x, "dtype", None), "kind", None) == "b" or isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected an array of real numbers, got booleans")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -35,11 +46,23 @@ def as_float_array(x: Any, name: str, ndim: int | None = None) -> FloatArray:
     return arr
 
 
+def _reject_complex(x: Any, name: str) -> None:
+    """Complex input is a TypeError (numpy would silently drop the imaginary part)."""
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind is None and isinstance(x, (list, tuple)):
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            return
+    if kind == "c" or isinstance(x, complex):
+        raise TypeError(f"{name}: complex values are not allowed (expected real numbers)")
+
+
 def as_mask(x: Any, name: str, ndim: int | None = None) -> BoolArray:
     """Return ``x`` as a boolean array; numeric input must contain only 0 and 1."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected a boolean array, got {type(x).__name__}")
-    arr = np.asarray(x)
+    arr = _asarray(x, name, "a boolean array")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim}-D array, got shape {arr.shape}")
     if arr.dtype == np.bool_:
@@ -51,9 +74,15 @@ def as_mask(x: Any, name: str, ndim: int | None = None) -> BoolArray:
     return arr.astype(np.bool_)
 
 
-def as_index_array(x: Any, name: str, upper: int, ndim: int | None = None) -> IntArray:
-    """Return ``x`` as an int64 array of indices in ``[0, upper)``."""
-    arr = np.asarray(x)
+def as_index_array(x: Any, name: str, upper: int, ndim: int | None = None, upper_name: str | None = None) -> IntArray:
+    """Return ``x`` as an int64 array of indices in ``[0, upper)``.
+
+    ``upper_name`` says where the bound comes from (e.g. ``"logits.shape[0]"``), so that a message
+    about an index out of range also names the argument that fixes the range.
+    """
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name}: expected integer indices, got {type(x).__name__}")
+    arr = _asarray(x, name, "integer indices")
     if arr.dtype.kind not in "iu":
         if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
@@ -64,14 +93,16 @@ def as_index_array(x: Any, name: str, upper: int, ndim: int | None = None) -> In
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim}-D array, got shape {arr.shape}")
     if arr.size and (arr.min() < 0 or arr.max() >= upper):
-        raise ValueError(f"{name}: indices must lie in [0, {upper}), got range [{arr.min()}, {arr.max()}]")
+        bound = f" ({upper_name} = {upper})" if upper_name else ""
+        raise ValueError(f"{name}: indices must lie in [0, {upper}){bound}, got range [{arr.min()}, {arr.max()}]")
     return arr.astype(np.int64)
 
 
 def as_scalar(x: Any, name: str) -> float:
     """Return ``x`` as a finite Python float."""
-    if isinstance(x, bool) or isinstance(x, (str, bytes)) or x is None:
+    if isinstance(x, (bool, np.bool_)) or isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected a real number, got {type(x).__name__}")
+    _reject_complex(x, name)
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -82,6 +113,24 @@ def as_scalar(x: Any, name: str) -> float:
     if not np.isfinite(v):
         raise ValueError(f"{name}: must be finite, got {v}")
     return v
+
+
+def check_int(x: Any, name: str, lo: int, hi: int | None = None) -> int:
+    """An int (Python or numpy integer, not bool) in [lo, hi]."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{name}: expected an int, got {type(x).__name__}")
+    if x < lo:
+        raise ValueError(f"{name}: must be >= {lo}, got {x}")
+    if hi is not None and x > hi:
+        raise ValueError(f"{name}: must be <= {hi}, got {x}")
+    return int(x)
+
+
+def check_flag(x: Any, name: str) -> bool:
+    """A boolean flag: True or False (a string such as 'no' or a number is a TypeError)."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {type(x).__name__} {x!r}")
+    return bool(x)
 
 
 def check_unit_interval(x: Any, name: str) -> float:
@@ -139,6 +188,23 @@ def check_spd(h: FloatArray, name: str) -> FloatArray:
         np.linalg.cholesky(h)
     except np.linalg.LinAlgError:
         raise ValueError(f"{name}: matrix must be positive definite") from None
+    return h
+
+
+def check_psd(h: FloatArray, name: str) -> FloatArray:
+    """A symmetric positive semi-definite matrix (symmetric to 1e-10 relative; eigenvalues >= −1e-10·scale).
+
+    The Fisher matrix of a softmax table is singular, so definiteness is not required.
+    """
+    if h.ndim != 2 or h.shape[0] != h.shape[1]:
+        raise ValueError(f"{name}: expected a square matrix, got shape {h.shape}")
+    if not h.size:
+        return h
+    scale = float(np.max(np.abs(h)))
+    if not np.allclose(h, h.T, rtol=0.0, atol=1e-10 * scale):
+        raise ValueError(f"{name}: matrix must be symmetric")
+    if scale > 0 and float(np.linalg.eigvalsh(h / scale).min()) < -1e-10 * h.shape[0]:
+        raise ValueError(f"{name}: matrix must be positive semi-definite (it has a negative eigenvalue)")
     return h
 
 

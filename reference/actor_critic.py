@@ -88,8 +88,8 @@ def _episodes(
     logits: Any, states: Any, actions: Any, rewards: Any, values: Any
 ) -> tuple[FloatArray, np.ndarray, np.ndarray, FloatArray, FloatArray]:
     th = _check_logits(logits)
-    s = as_index_array(states, "states", th.shape[0], ndim=2)
-    a = as_index_array(actions, "actions", th.shape[1], ndim=2)
+    s = as_index_array(states, "states", th.shape[0], ndim=2, upper_name="logits.shape[0]")
+    a = as_index_array(actions, "actions", th.shape[1], ndim=2, upper_name="logits.shape[1]")
     r = as_float_array(rewards, "rewards", ndim=2)
     v = as_float_array(values, "values", ndim=2)
     for name, arr in (("actions", a), ("rewards", r), ("values", v)):
@@ -158,8 +158,8 @@ def q_actor_step(logits: Any, state: int, action: int, q_value: float, step_size
         θ', [S, A].
     """
     th = _check_logits(logits)
-    s = int(as_index_array(state, "state", th.shape[0], ndim=0))
-    a = int(as_index_array(action, "action", th.shape[1], ndim=0))
+    s = int(as_index_array(state, "state", th.shape[0], ndim=0, upper_name="logits.shape[0]"))
+    a = int(as_index_array(action, "action", th.shape[1], ndim=0, upper_name="logits.shape[1]"))
     q = as_scalar(q_value, "q_value")
     alpha = check_nonnegative(step_size, "step_size")
     score = np.zeros_like(th)

@@ -65,8 +65,6 @@ def advantages(mdp: TabularMDP, logits: Any) -> FloatArray:
     (backward induction, as in :func:`reference.action_values`/:func:`reference.state_values`).
     For every (t, s): Σ_a π(a|s) A_t(s, a) = 0.
     """
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     v, q = _backward(mdp, logits)
     out: FloatArray = q - v[:-1, :, None]
     return out

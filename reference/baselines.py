@@ -11,14 +11,15 @@ from ._validate import FloatArray, as_float_array, check_unit_interval
 __all__ = ["constant_baseline", "min_variance_baseline", "time_dependent_baseline"]
 
 
-def _weights(weights: Any, m: int) -> FloatArray:
+def _weights(weights: Any, m: int, m_name: str) -> FloatArray:
+    """Normalized weights of m trajectories; ``m_name`` names the array whose length is m."""
     if m == 0:
-        raise ValueError("need at least one trajectory (m >= 1)")
+        raise ValueError(f"{m_name}: need at least one trajectory (m >= 1)")
     if weights is None:
         return np.full(m, 1.0 / m)
     w = as_float_array(weights, "weights", ndim=1)
     if w.shape[0] != m:
-        raise ValueError(f"weights: expected shape [m] = [{m}], got {w.shape}")
+        raise ValueError(f"weights: expected shape [m] = [{m}] (m = {m_name}.shape[0]), got {w.shape}")
     if np.any(w < 0) or w.sum() <= 0:
         raise ValueError("weights: must be >= 0 with a positive sum")
     out: FloatArray = w / w.sum()
@@ -33,7 +34,7 @@ def constant_baseline(returns: Any, weights: Any = None) -> float:
         weights: [m] or None; normalized to sum to one (exact engine: trajectory probabilities).
     """
     r = as_float_array(returns, "returns", ndim=1)
-    return float(_weights(weights, r.shape[0]) @ r)
+    return float(_weights(weights, r.shape[0], "returns") @ r)
 
 
 def min_variance_baseline(grad_logp: Any, returns: Any, weights: Any = None) -> FloatArray:
@@ -53,7 +54,7 @@ def min_variance_baseline(grad_logp: Any, returns: Any, weights: Any = None) -> 
     r = as_float_array(returns, "returns", ndim=1)
     if r.shape[0] != g.shape[0]:
         raise ValueError(f"shape mismatch: grad_logp{g.shape} is [m, n], returns must be [m], got {r.shape}")
-    w = _weights(weights, g.shape[0])
+    w = _weights(weights, g.shape[0], "grad_logp")
     g2 = w[:, None] * g * g
     den = g2.sum(axis=0)
     num = g2.T @ r
@@ -71,7 +72,7 @@ def time_dependent_baseline(rewards: Any, gamma: float = 1.0, weights: Any = Non
     """
     r = as_float_array(rewards, "rewards", ndim=2)
     g = check_unit_interval(gamma, "gamma")
-    w = _weights(weights, r.shape[0])
+    w = _weights(weights, r.shape[0], "rewards")
     # G_t = (Σ_{k≥t} γ^k r_k) / γ^t is unstable for small γ; run the recursion instead.
     ret = np.zeros_like(r)
     acc = np.zeros(r.shape[0])

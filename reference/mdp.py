@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+#: Refuse MDPs whose time-indexed tables Q_t(s, a) would exceed this many entries (memory guard).
+MAX_TABLE_ENTRIES = 50_000_000
+
+
 @dataclass(frozen=True, eq=False)
 class TabularMDP:
     """A finite-horizon tabular MDP.
@@ -70,6 +74,10 @@ class TabularMDP:
             raise TypeError(f"horizon: expected an int, got {type(self.horizon).__name__}")
         if self.horizon < 1:
             raise ValueError(f"horizon: must be >= 1, got {self.horizon}")
+        if self.horizon * n_s * trans.shape[1] > MAX_TABLE_ENTRIES:
+            raise ValueError(
+                f"horizon: the [T, S, A] value tables for T = {self.horizon} exceed {MAX_TABLE_ENTRIES} entries"
+            )
         object.__setattr__(self, "initial", init)
         object.__setattr__(self, "transitions", trans)
         object.__setattr__(self, "rewards", rew)
@@ -89,6 +97,12 @@ class TabularMDP:
             f"TabularMDP(initial=np.{self.initial!r}, transitions=np.{self.transitions!r}, "
             f"rewards=np.{self.rewards!r}, horizon={self.horizon}, gamma={self.gamma!r})"
         )
+
+
+def _require_mdp(mdp: Any) -> TabularMDP:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    return mdp
 
 
 def _check_logits(logits: Any, mdp: TabularMDP | None = None) -> FloatArray:
@@ -129,9 +143,9 @@ def trajectory_log_prob(mdp: TabularMDP, logits: Any, states: Any, actions: Any)
     Returns:
         the log-probability (−inf for an impossible trajectory).
     """
-    th = _check_logits(logits, mdp)
-    s = as_index_array(states, "states", mdp.n_states, ndim=1)
-    a = as_index_array(actions, "actions", mdp.n_actions, ndim=1)
+    th = _check_logits(logits, _require_mdp(mdp))
+    s = as_index_array(states, "states", mdp.n_states, ndim=1, upper_name="mdp.n_states")
+    a = as_index_array(actions, "actions", mdp.n_actions, ndim=1, upper_name="mdp.n_actions")
     if s.shape[0] != a.shape[0] + 1:
         raise ValueError(f"states: expected length len(actions)+1 = {a.shape[0] + 1}, got {s.shape[0]}")
     logpi = log_softmax_policy(th)
@@ -169,7 +183,7 @@ def action_values(mdp: TabularMDP, logits: Any) -> FloatArray:
 
 
 def _backward(mdp: TabularMDP, logits: Any) -> tuple[FloatArray, FloatArray]:
-    pi = softmax_policy(_check_logits(logits, mdp))
+    pi = softmax_policy(_check_logits(logits, _require_mdp(mdp)))
     n_t = mdp.horizon
     v = np.zeros((n_t + 1, mdp.n_states))
     q = np.zeros((n_t, mdp.n_states, mdp.n_actions))
@@ -181,7 +195,7 @@ def _backward(mdp: TabularMDP, logits: Any) -> tuple[FloatArray, FloatArray]:
 
 def expected_return(mdp: TabularMDP, logits: Any) -> float:
     """J(θ) = E_τ[Σ_t γ^t r_t] = Σ_s μ(s) V_0(s), by dynamic programming (SPEC.md eq. 1.4)."""
-    return float(mdp.initial @ state_values(mdp, logits)[0])
+    return float(_require_mdp(mdp).initial @ state_values(mdp, logits)[0])
 
 
 def state_occupancy(mdp: TabularMDP, logits: Any) -> FloatArray:
@@ -189,7 +203,7 @@ def state_occupancy(mdp: TabularMDP, logits: Any) -> FloatArray:
 
     d_0 = μ, d_{t+1}(s') = Σ_{s,a} d_t(s) π(a|s) P(s'|s, a).
     """
-    pi = softmax_policy(_check_logits(logits, mdp))
+    pi = softmax_policy(_check_logits(logits, _require_mdp(mdp)))
     d = np.zeros((mdp.horizon, mdp.n_states))
     d[0] = mdp.initial
     for t in range(mdp.horizon - 1):

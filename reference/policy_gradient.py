@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import FloatArray, as_float_array, as_index_array, check_trajectory_batch, check_unit_interval
-from .mdp import TabularMDP, _check_logits, action_values, softmax_policy, state_occupancy
+from .mdp import TabularMDP, _check_logits, _require_mdp, action_values, softmax_policy, state_occupancy
 
 __all__ = [
     "score_function",
@@ -33,8 +33,8 @@ def score_function(logits: Any, state: int, action: int) -> FloatArray:
     Row s is onehot(a) − π_θ(·|s); every other row is zero.
     """
     th = _check_logits(logits)
-    s = int(as_index_array(state, "state", th.shape[0], ndim=0))
-    a = int(as_index_array(action, "action", th.shape[1], ndim=0))
+    s = int(as_index_array(state, "state", th.shape[0], ndim=0, upper_name="logits.shape[0]"))
+    a = int(as_index_array(action, "action", th.shape[1], ndim=0, upper_name="logits.shape[1]"))
     out = np.zeros_like(th)
     out[s] = -softmax_policy(th)[s]
     out[s, a] += 1.0
@@ -50,8 +50,8 @@ def step_scores(logits: Any, states: Any, actions: Any) -> FloatArray:
     """
     th = _check_logits(logits)
     n_s, n_a = th.shape
-    s = as_index_array(states, "states", n_s)
-    a = as_index_array(actions, "actions", n_a)
+    s = as_index_array(states, "states", n_s, upper_name="logits.shape[0]")
+    a = as_index_array(actions, "actions", n_a, upper_name="logits.shape[1]")
     if s.shape != a.shape:
         raise ValueError(f"shape mismatch: states{s.shape} and actions{a.shape} must match")
     pi = softmax_policy(th)
@@ -179,7 +179,7 @@ def policy_gradient_theorem(mdp: TabularMDP, logits: Any) -> FloatArray:
     Σ_t γ^t d_t(s) π(a|s) (Q_t(s, a) − V_t(s)).  Costs O(T·S²·A), so it serves MDPs far too large
     to enumerate (the Monte Carlo tier's ground truth).
     """
-    th = _check_logits(logits, mdp)
+    th = _check_logits(logits, _require_mdp(mdp))
     pi = softmax_policy(th)
     d = state_occupancy(mdp, th)
     q = action_values(mdp, th)

@@ -63,6 +63,10 @@ __all__ = [
 
 #: Refuse to enumerate more responses than this (memory and time guard).
 MAX_RESPONSES = 2_000_000
+#: Largest prefix index :func:`prefix_index` returns (int64 arithmetic).
+MAX_PREFIX_INDEX = 2**62
+#: Refuse dense work arrays with more entries than this (fit_bt_rewards' [M, K] design matrix).
+MAX_DENSE_ENTRIES = 50_000_000
 
 
 def _softplus(x: FloatArray) -> FloatArray:
@@ -133,7 +137,8 @@ def enumerate_responses(vocab_size: int, length: int) -> IntArray:
     """
     v = _check_int(vocab_size, "vocab_size", 1)
     n = _check_int(length, "length", 1)
-    if v**n > MAX_RESPONSES:
+    # compare n·log V first: V**n itself is astronomically large for a huge length
+    if v > MAX_RESPONSES or n > MAX_RESPONSES or (v > 1 and n * np.log(v) > np.log(MAX_RESPONSES) + 1.0) or v**n > MAX_RESPONSES:
         raise ValueError(f"vocab_size, length: V^L = {v}^{n} responses exceed the enumeration limit {MAX_RESPONSES}")
     out: IntArray = np.array(list(itertools.product(range(v), repeat=n)), dtype=np.int64).reshape(v**n, n)
     return out
@@ -154,6 +159,10 @@ def prefix_index(responses: Any, vocab_size: int) -> IntArray:
     v = _check_int(vocab_size, "vocab_size", 1)
     y = as_index_array(responses, "responses", v, ndim=2)
     n, length = y.shape
+    if _n_prefixes(v, length) > MAX_PREFIX_INDEX:
+        raise ValueError(
+            f"vocab_size: Σ_(t<L) V^t prefixes for V = {v}, L = {length} exceed the int64 index limit {MAX_PREFIX_INDEX}"
+        )
     out = np.zeros((n, length), dtype=np.int64)
     offset = 0
     code = np.zeros(n, dtype=np.int64)
@@ -287,6 +296,8 @@ def fit_bt_rewards(winners: Any, losers: Any, n_items: int, weights: Any = None,
         if np.any(wt < 0):
             raise ValueError("weights: must be >= 0")
     lam = check_nonnegative(l2, "l2")
+    if k * w_idx.shape[0] > MAX_DENSE_ENTRIES or k * k > MAX_DENSE_ENTRIES and lam == 0.0:
+        raise ValueError(f"n_items: {k} items x {w_idx.shape[0]} comparisons exceed the dense-size limit {MAX_DENSE_ENTRIES}")
     pos = wt > 0
     if not np.any(pos):
         raise ValueError("weights: need at least one comparison with positive weight")

@@ -200,6 +200,8 @@ def last_token_torch(x: Tensor, mask: Tensor) -> Tensor:
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.is_complex():
+        raise TypeError(f"x: complex values are not allowed, got dtype {x.dtype}")
     m = _mask(mask, "mask", ndim=2)
     if x.dim() < 2 or tuple(x.shape[:2]) != tuple(m.shape):
         raise ValueError(f"shape mismatch: x{tuple(x.shape)} must be [N, L, ...] with [N, L] = mask.shape = {tuple(m.shape)}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import FloatArray, as_float_array, check_trajectory_batch, check_unit_interval
+from ._validate import FloatArray, as_float_array, check_distribution, check_flag, check_trajectory_batch, check_unit_interval
 from .advantage import gae
 
 __all__ = [
@@ -41,22 +41,27 @@ __all__ = [
 ]
 
 
-def _table(x: Any, name: str, like: FloatArray | None = None) -> FloatArray:
+def _table(x: Any, name: str, like: FloatArray | None = None, like_name: str = "rewards") -> FloatArray:
     arr = as_float_array(x, name, ndim=2)
     if like is not None and arr.shape != like.shape:
-        raise ValueError(f"shape mismatch: {name}{arr.shape} must have the shape of rewards{like.shape} ([m, T])")
+        raise ValueError(f"shape mismatch: {name}{arr.shape} must have the shape of {like_name}{like.shape} ([m, T])")
     return arr
 
 
 def _per_action(x: Any, name: str, like: FloatArray) -> FloatArray:
     arr = as_float_array(x, name, ndim=3)
     if arr.shape[:2] != like.shape or arr.shape[2] == 0:
-        raise ValueError(f"shape mismatch: {name}{arr.shape} must be [m, T, A] with [m, T] = {like.shape}")
+        raise ValueError(f"shape mismatch: {name}{arr.shape} must be [m, T, A] with A >= 1 and [m, T] = rewards.shape = {like.shape}")
     return arr
 
 
+def _policy(pi: FloatArray, name: str) -> FloatArray:
+    """A [m, T, A] table of action distributions π(·|s): each row over A sums to one."""
+    return check_distribution(pi, name, axis=2)
+
+
 def _time_weights(n_t: int, gamma: float, discount_t: bool) -> FloatArray:
-    if not discount_t:
+    if not check_flag(discount_t, "discount_t"):
         return np.ones(n_t)
     out: FloatArray = gamma ** np.arange(n_t, dtype=np.float64)
     return out
@@ -143,7 +148,9 @@ def psi_actor_critic(
         rewards: [m, T].
         q_current: [m, T, A], Q_t(s_t, ·).
         q_next: [m, T, A], Q_{t+1}(s_{t+1}, ·) (zeros after the last step).
-        pi_current, pi_next: [m, T, A], π(·|s_t) and π(·|s_{t+1}).
+        pi_current, pi_next: [m, T, A], π(·|s_t) and π(·|s_{t+1}); each row over A a
+            distribution (non-negative, summing to one).
+        discount_t: True or False (any other object is a TypeError).
     """
     r = _table(rewards, "rewards")
     qc = _per_action(q_current, "q_current", r)
@@ -152,6 +159,8 @@ def psi_actor_critic(
     pn = _per_action(pi_next, "pi_next", r)
     if not qc.shape == qn.shape == pc.shape == pn.shape:
         raise ValueError(f"shape mismatch: q_current{qc.shape}, q_next{qn.shape}, pi_current{pc.shape}, pi_next{pn.shape} must all match")
+    _policy(pc, "pi_current")
+    _policy(pn, "pi_next")
     gam = check_unit_interval(gamma, "gamma")
     v_next = (pn * qn).sum(axis=2)
     v_cur = (pc * qc).sum(axis=2)
@@ -170,7 +179,7 @@ def psi_q_value(q_values: Any, gamma: float = 1.0, *, discount_t: bool = True) -
 def psi_advantage(q_values: Any, values: Any, gamma: float = 1.0, *, discount_t: bool = True) -> FloatArray:
     """Ψ_t = γ^t A(s_t, a_t) = γ^t (Q(s_t, a_t) − V(s_t)) (S6.3); eq. (11.8)."""
     q = _table(q_values, "q_values")
-    v = _table(values, "values", q)
+    v = _table(values, "values", q, "q_values")
     gam = check_unit_interval(gamma, "gamma")
     out: FloatArray = _time_weights(q.shape[1], gam, discount_t) * (q - v)
     return out
@@ -233,6 +242,7 @@ def psi_actor_critic_as_written(rewards: Any, q_current: Any, q_next: Any, pi_cu
     pc = _per_action(pi_current, "pi_current", r)
     if not qc.shape == qn.shape == pc.shape:
         raise ValueError(f"shape mismatch: q_current{qc.shape}, q_next{qn.shape}, pi_current{pc.shape} must all match")
+    _policy(pc, "pi_current")
     gam = check_unit_interval(gamma, "gamma")
     out: FloatArray = _time_weights(r.shape[1], gam, True) * (r + qn.max(axis=2) - (pc * qc).sum(axis=2))
     return out

@@ -18,8 +18,10 @@ from ._validate import (
     as_float_array,
     as_scalar,
     check_distribution,
+    check_int,
     check_nonnegative,
     check_positive,
+    check_psd,
     check_spd,
 )
 from ._torch import single_thread
@@ -78,7 +80,11 @@ def surrogate_advantage(logits: Any, logits_old: Any, advantages: Any, state_dis
     th = _same_table(th_k, logits, "logits")
     adv = _same_table(th_k, advantages, "advantages")
     lp, lk = log_softmax_policy(th), log_softmax_policy(th_k)
-    return float(d @ (np.exp(lk) * np.exp(lp - lk) * adv).sum(axis=1))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        weighted = np.exp(lk) * np.exp(lp - lk)
+    # where π_θk underflows and ρ overflows (0 · inf) the product is π_θ itself
+    weighted = np.where(np.isfinite(weighted), weighted, np.exp(lp))
+    return float(d @ (weighted * adv).sum(axis=1))
 
 
 def mean_kl(logits: Any, logits_old: Any, state_dist: Any) -> float:
@@ -150,11 +156,17 @@ def kl_taylor(fisher: Any, step: Any) -> float:
     """Second-order model of the mean KL, D̄_KL(θ_k + Δ ‖ θ_k) ≈ ½ ΔᵀHΔ; SPEC.md eq. (10.4).
 
     The constant and linear terms vanish: D̄_KL and its gradient are 0 at θ = θ_k.
+
+    Args:
+        fisher: H, [n, n], symmetric positive semi-definite (the tabular Fisher matrix is singular);
+            an asymmetric or indefinite matrix is a ValueError.
+        step: Δ, [n].
     """
     h = as_float_array(fisher, "fisher", ndim=2)
     dv = as_float_array(step, "step", ndim=1)
     if h.shape != (dv.shape[0], dv.shape[0]):
         raise ValueError(f"shape mismatch: fisher{h.shape} must be [n, n] for step{dv.shape}")
+    check_psd(h, "fisher")
     return float(0.5 * dv @ h @ dv)
 
 
@@ -319,14 +331,15 @@ def backtracking_line_search(
     alpha = as_scalar(backtrack_coef, "backtrack_coef")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"backtrack_coef: must lie in (0, 1), got {alpha}")
-    if isinstance(max_backtracks, bool) or not isinstance(max_backtracks, (int, np.integer)) or max_backtracks < 1:
-        raise ValueError(f"max_backtracks: expected an int >= 1, got {max_backtracks!r}")
+    n_back = check_int(max_backtracks, "max_backtracks", 1)
     if not callable(objective):
         raise TypeError("objective: expected a callable theta -> float")
     if not callable(constraint):
         raise TypeError("constraint: expected a callable theta -> float")
     base = as_scalar(objective(th.copy()), "objective(theta)")
-    for j in range(int(max_backtracks)):
+    for j in range(n_back):
+        if j and not np.any(alpha**j * step):
+            break  # α^j Δ has underflowed to 0: θ_j = θ_k cannot strictly improve (a huge max_backtracks ends here)
         cand = th + alpha**j * step
         kl = as_scalar(constraint(cand.copy()), "constraint(theta_j)")
         if kl <= delta and as_scalar(objective(cand.copy()), "objective(theta_j)") > base:
@@ -368,6 +381,12 @@ def trpo_step(
     adv = _same_table(th_k, advantages, "advantages")
     delta = check_positive(max_kl, "max_kl")
     lam = check_nonnegative(damping, "damping")
+    n_cg = check_int(cg_iters, "cg_iters", 0)
+    # the line search's own arguments, checked before any early return
+    alpha = as_scalar(backtrack_coef, "backtrack_coef")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"backtrack_coef: must lie in (0, 1), got {alpha}")
+    n_back = check_int(max_backtracks, "max_backtracks", 1)
     g = surrogate_gradient(th_k, adv, d)
     # g is a sum of terms of size <= max|A|; below 64 ulps of that it is round-off of an exact 0
     # (e.g. advantages constant in each state), there is no ascent direction, and CG on noise in
@@ -378,7 +397,7 @@ def trpo_step(
     def hvp(v: FloatArray) -> FloatArray:
         return fisher_vector_product(th_k, d, v, damping=lam)
 
-    x = conjugate_gradient(hvp, g, cg_iters, residual_tol=CG_RELATIVE_TOL**2 * float(g @ g))
+    x = conjugate_gradient(hvp, g, n_cg, residual_tol=CG_RELATIVE_TOL**2 * float(g @ g))
     shs = float(x @ hvp(x)) if np.any(x) else 0.0
     if shs <= 0.0:
         return th_k.copy(), None
@@ -389,7 +408,7 @@ def trpo_step(
         th_k,
         step,
         delta,
-        backtrack_coef=backtrack_coef,
-        max_backtracks=max_backtracks,
+        backtrack_coef=alpha,
+        max_backtracks=n_back,
     )
     return new, j

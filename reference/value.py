@@ -6,9 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import FloatArray, as_float_array, as_index_array
+from ._validate import FloatArray, as_float_array, as_index_array, check_int
 
 __all__ = ["fit_linear_value", "tabular_time_features", "value_regression_loss"]
+
+#: Refuse to build a feature matrix with more entries than this (memory guard).
+MAX_FEATURE_ENTRIES = 50_000_000
 
 
 def value_regression_loss(predictions: Any, targets: Any, weights: Any = None) -> float:
@@ -17,7 +20,7 @@ def value_regression_loss(predictions: Any, targets: Any, weights: Any = None) -
     Args:
         predictions: [N], V_φ at the visited states (each (trajectory, t) pair is one row).
         targets: [N], the empirical returns G_t from those states.
-        weights: [N] or None (uniform 1/N).
+        weights: [N] non-negative, or None (uniform 1/N).
     """
     p = as_float_array(predictions, "predictions", ndim=1)
     y = as_float_array(targets, "targets", ndim=1)
@@ -28,6 +31,8 @@ def value_regression_loss(predictions: Any, targets: Any, weights: Any = None) -
     w = np.full(p.shape[0], 1.0 / p.shape[0]) if weights is None else as_float_array(weights, "weights", ndim=1)
     if w.shape != p.shape:
         raise ValueError(f"weights: expected shape {p.shape}, got {w.shape}")
+    if np.any(w < 0):
+        raise ValueError("weights: must be >= 0 (a negative weight makes the loss unbounded below)")
     return float(w @ (p - y) ** 2)
 
 
@@ -72,8 +77,12 @@ def tabular_time_features(states: Any, n_states: int) -> FloatArray:
         [m·T, T·S]; row i·T + t has a single 1 at column t·S + s_t^(i), so a fitted φ
         reshaped to [T, S] is the table V_t(s).
     """
-    s = as_index_array(states, "states", n_states, ndim=2)
+    n_s = check_int(n_states, "n_states", 1)
+    s = as_index_array(states, "states", n_s, ndim=2)
     m, n_t = s.shape
+    if m * n_t * n_t * n_s > MAX_FEATURE_ENTRIES:
+        raise ValueError(f"n_states: the [m·T, T·S] feature matrix for S = {n_s} exceeds {MAX_FEATURE_ENTRIES} entries")
+    n_states = n_s
     out = np.zeros((m * n_t, n_t * n_states))
     rows = np.arange(m * n_t)
     cols = (np.arange(n_t)[None, :] * n_states + s).reshape(-1)
