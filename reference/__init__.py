@@ -252,3 +252,34 @@ __all__ = [
     "value_regression_loss",
     "vpg_step",
 ]
+
+# ---- practice targets (SPEC §17, X-PR-*): numpy only here; the torch twins, same names, are in
+# ``reference.practice_torch`` (not imported by ``import reference``).  ``masked_gae`` of §17 is
+# ``reference.practice.masked_gae`` (the name ``reference.masked_gae`` stays eq. 12.8's).
+from .practice import (  # noqa: E402
+    adaptive_kl_update,
+    aggregate_loss,
+    group_advantages,
+    kl_penalty,
+    masked_whiten,
+    policy_loss,
+    preference_loss,
+    rloo_advantages,
+    token_entropy,
+    token_logprobs,
+    value_loss,
+)
+
+__all__ += [
+    "adaptive_kl_update",
+    "aggregate_loss",
+    "group_advantages",
+    "kl_penalty",
+    "masked_whiten",
+    "policy_loss",
+    "preference_loss",
+    "rloo_advantages",
+    "token_entropy",
+    "token_logprobs",
+    "value_loss",
+]
