@@ -254,8 +254,9 @@ __all__ = [
 ]
 
 # ---- practice targets (SPEC §17, X-PR-*): numpy only here; the torch twins, same names, are in
-# ``reference.practice_torch`` (not imported by ``import reference``).  ``masked_gae`` of §17 is
-# ``reference.practice.masked_gae`` (the name ``reference.masked_gae`` stays eq. 12.8's).
+# ``reference.practice_torch`` (not imported by ``import reference``).  §17's ``masked_gae`` is
+# exported as ``practice_masked_gae`` (the name ``reference.masked_gae`` stays eq. 12.8's).
+from .practice import masked_gae as practice_masked_gae  # noqa: E402
 from .practice import (  # noqa: E402
     adaptive_kl_update,
     aggregate_loss,
@@ -277,6 +278,7 @@ __all__ += [
     "kl_penalty",
     "masked_whiten",
     "policy_loss",
+    "practice_masked_gae",
     "preference_loss",
     "rloo_advantages",
     "token_entropy",
