@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor
 
-from .practice import AGG_MODES, GROUP_SCALES, KL_KINDS, PREFERENCE_KINDS
+from .practice import _K3_SERIES, AGG_MODES, GROUP_SCALES, KL_KINDS, PREFERENCE_KINDS
 from .rlhf_torch import _INT_DTYPES, _float, _mask, _same_shape
 
 __all__ = [
@@ -258,7 +258,12 @@ def kl_penalty(logp: Tensor, ref_logp: Tensor, kind: str = "k1", *, clamp: float
     else:
         if r.numel() and float(r.detach().min()) < -700.0:
             raise ValueError("logp, ref_logp: k3 needs logp - ref_logp >= -700 (e^{-r} overflows float64)")
-        out = torch.expm1(-r) + r
+        u = -r
+        poly = torch.zeros_like(u)
+        for c in reversed(_K3_SERIES):
+            poly = poly * u + c
+        small = u.abs() < 0.5
+        out = torch.where(small, u * u * poly, torch.expm1(u) - u)
     if b is not None:
         out = torch.clamp(out, -b, b)
     return out
