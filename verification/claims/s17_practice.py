@@ -728,7 +728,11 @@ register(Claim(
     ),
     section="§17", source=("X-PR-GROUP",),
     method="means and variances in Fraction arithmetic; Hypothesis over groups G <= 5 of uniform, binary (verifier) and partly constant rewards, eps ∈ {1e-6, 0}",
-    tolerance=EXACT_TOL, tolerance_reason=EXACT_WHY, strategy=reward_groups, check=_check_group,
+    tolerance=1e-11,
+    tolerance_reason=("rewards of size <= 3 on a 1e-3 grid: a centred reward can be 1e-3 of the rewards, so the float64 "
+                      "mean's round-off (~1e-15) is amplified up to 3000x in A (observed 4e-14); 1e-11 keeps a margin, and a "
+                      "wrong scale or floor is off by O(0.1)"),
+    strategy=reward_groups, check=_check_group,
     uses=("group_advantages",), examples=GROUP_PINNED, max_examples=30,
 ))
 
@@ -872,6 +876,12 @@ def _score(tree_pol: list[list[float]], y: tuple[int, ...], t: int) -> np.ndarra
     return g
 
 
+#: Token trees for PR-AGG-BIAS: seeds 3·7919·k, k < 100, each with a residual >= 0.0116 under both
+#: token_mean and seq_mean_token_mean (measured), so the 1e-3 threshold never fires on a correct
+#: implementation; a random seed could (the residual is a continuous quantity with density near 0).
+AGG_BIAS_TREES = st.sampled_from([3 * 7919 * k for k in range(100)]).map(token_tree)
+
+
 def _check_agg_bias(tree: TokenTree, impl: Impl) -> Measurement:
     pol = tree.pol
     probs = [tree.prob(pol, y) for y in RESPONSES]
@@ -917,8 +927,8 @@ register(Claim(
         "seq_mean_token_mean (residual off the ∇J direction >= 1e-3 of its norm)"
     ),
     section="§17", source=("X-PR-AGG",),
-    method="exact enumeration of all 15² response pairs with their probabilities; token weights read off aggregate_loss of one-hot losses (it is linear); ∇J by the score function",
-    tolerance=ENUM_TOL, tolerance_reason=ENUM_WHY, strategy=lambda: TREE_SEEDS, check=_check_agg_bias,
+    method="exact enumeration of all 15² response pairs with their probabilities; token weights read off aggregate_loss of one-hot losses (it is linear); ∇J by the score function; trees from 100 seeds whose residuals were measured >= 0.0116 (no false alarm)",
+    tolerance=ENUM_TOL, tolerance_reason=ENUM_WHY, strategy=lambda: AGG_BIAS_TREES, check=_check_agg_bias,
     uses=("aggregate_loss",), examples=TREE_PINNED, max_examples=3,
 ))
 
