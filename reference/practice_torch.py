@@ -334,12 +334,12 @@ def masked_whiten(
     zero = _zero(xv)
     xm = torch.where(m, xv, zero)
     vals = xv.detach()[m]
-    if bool(vals.amax() == vals.amin()):  # exactly constant: μ is that value, σ² = 0
-        mu = xm.sum() * 0.0 + vals[0]
-        dev = torch.where(m, xv - mu, zero) * 0.0
-    else:
-        mu = xm.sum() / n
-        dev = torch.where(m, xv - mu, zero)
+    mu = xm.sum() / n
+    if bool(vals.amax() == vals.amin()):
+        # exactly constant: the value of μ is that entry (the float mean may be an ulp off), its
+        # gradient still the mean's, so x − μ is exactly 0 with the derivative δ_ij − 1/n
+        mu = mu + (vals[0] - mu).detach()
+    dev = torch.where(m, xv - mu, zero)
     var = (dev * dev).sum() / (n - dd)
     denom = torch.sqrt(var + e) if place == "var" else _sqrt0(var) + e
     if float(denom.detach()) > 0:
@@ -414,7 +414,8 @@ def group_advantages(
     else:
         # an exactly constant group has μ equal to its entries (the float mean may be off by an ulp)
         const = grouped.amax(dim=1, keepdim=True) == grouped.amin(dim=1, keepdim=True)
-        mu = torch.where(const, grouped[:, :1], grouped.mean(dim=1, keepdim=True))
+        mean = grouped.mean(dim=1, keepdim=True)
+        mu = torch.where(const, mean + (grouped[:, :1] - mean).detach(), mean)  # exact value, the mean's gradient
         if sc == "group":
             sd = torch.where(const, torch.zeros_like(grouped[:, :1]), _std(grouped, 1, dd))
         elif r.shape[0] > dd and bool(r.detach().amax() != r.detach().amin()):
