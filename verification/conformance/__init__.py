@@ -34,10 +34,14 @@ from .strategies import (
     spd_matrices,
     td_residuals_inputs,
 )
-from .targets import TARGETS, Target, get_target
+from .targets import DRAWN, TARGETS, Clause, Convention, Input, Target, get_target
 
 __all__ = [
     "Case",
+    "Clause",
+    "Convention",
+    "DRAWN",
+    "Input",
     "ConformanceResult",
     "ImplementationLoadError",
     "MatrixOperator",

@@ -39,6 +39,7 @@ __all__ = [
     "ppo_clip_inputs",
     "real_numbers",
     "returns_inputs",
+    "rollout_batches",
     "rollouts",
     "spd_matrices",
     "td_residuals_inputs",
@@ -101,10 +102,15 @@ def _end_codes(draw: st.DrawFn, n: int) -> list[int]:
 
 
 @st.composite
-def rollouts(draw: st.DrawFn, max_steps: int = 24) -> dict[str, Any]:
-    """A consistent rollout: rewards, values, next_values [T] and terminated, truncated [T] (bool)."""
-    n = draw(st.integers(1, max_steps), label="T")
+def rollouts(draw: st.DrawFn, max_steps: int = 24, steps: int | None = None, truncations: bool = True) -> dict[str, Any]:
+    """A consistent rollout: rewards, values, next_values [T] and terminated, truncated [T] (bool).
+
+    ``steps`` fixes T; ``truncations=False`` draws terminations only (the CleanRL convention).
+    """
+    n = steps if steps is not None else draw(st.integers(1, max_steps), label="T")
     codes = draw(_end_codes(n))
+    if not truncations:
+        codes = [TERMINATED if c in (TERMINATED, BOTH) else CONTINUE for c in codes]
     terminated = np.array([c in (TERMINATED, BOTH) for c in codes])
     truncated = np.array([c in (TRUNCATED, BOTH) for c in codes])
     rewards = _array(draw(st.lists(real_numbers(), min_size=n, max_size=n), label="rewards"))
@@ -119,8 +125,23 @@ def rollouts(draw: st.DrawFn, max_steps: int = 24) -> dict[str, Any]:
     return {"rewards": rewards, "values": values, "next_values": next_values, "terminated": terminated, "truncated": truncated}
 
 
-def returns_inputs(max_steps: int = 40) -> st.SearchStrategy[Case]:
-    """``returns(rewards[T], gamma)``, T in 1..max_steps."""
+@st.composite
+def rollout_batches(draw: st.DrawFn, max_steps: int = 12, max_envs: int = 4, truncations: bool = True) -> dict[str, Any]:
+    """N independent consistent rollouts of the same length, stacked time-major: arrays [T, N]."""
+    n = draw(st.integers(1, max_steps), label="T")
+    envs = draw(st.integers(1, max_envs), label="N")
+    cols = [draw(rollouts(steps=n, truncations=truncations)) for _ in range(envs)]
+    return {k: np.stack([c[k] for c in cols], axis=1) for k in cols[0]}
+
+
+def _rollout_strategy(max_steps: int, n_envs: bool, truncations: bool = True) -> st.SearchStrategy[dict[str, Any]]:
+    return rollout_batches(max_steps=min(max_steps, 12), truncations=truncations) if n_envs else rollouts(max_steps, truncations=truncations)
+
+
+def returns_inputs(max_steps: int = 40, n_envs: bool = False) -> st.SearchStrategy[Case]:
+    """``returns(rewards[T], gamma)``, T in 1..max_steps (``n_envs``: rewards [T, N])."""
+    if n_envs:
+        return st.builds(lambda ro, g: Case("returns", {"rewards": ro["rewards"], "gamma": g}), rollout_batches(min(max_steps, 12)), unit_interval())
     return st.builds(
         lambda r, g: Case("returns", {"rewards": _array(r), "gamma": g}),
         st.lists(real_numbers(), min_size=1, max_size=max_steps),
@@ -128,17 +149,18 @@ def returns_inputs(max_steps: int = 40) -> st.SearchStrategy[Case]:
     )
 
 
-def td_residuals_inputs(max_steps: int = 24) -> st.SearchStrategy[Case]:
-    """``td_residuals(rewards, values, next_values, terminated, gamma)`` on a consistent rollout."""
+def td_residuals_inputs(max_steps: int = 24, n_envs: bool = False) -> st.SearchStrategy[Case]:
+    """``td_residuals(rewards, values, next_values, terminated, gamma)`` on a consistent rollout ([T], or [T, N] with ``n_envs``)."""
     def make(ro: dict[str, Any], g: float) -> Case:
         return Case("td_residuals", {k: ro[k] for k in ("rewards", "values", "next_values", "terminated")} | {"gamma": g})
 
-    return st.builds(make, rollouts(max_steps), unit_interval())
+    return st.builds(make, _rollout_strategy(max_steps, n_envs), unit_interval())
 
 
-def gae_inputs(max_steps: int = 24) -> st.SearchStrategy[Case]:
-    """``gae(rewards, values, next_values, terminated, truncated, gamma, lam)`` on a consistent rollout."""
-    return st.builds(lambda ro, g, lm: Case("gae", dict(ro) | {"gamma": g, "lam": lm}), rollouts(max_steps), unit_interval(), unit_interval())
+def gae_inputs(max_steps: int = 24, n_envs: bool = False, truncations: bool = True) -> st.SearchStrategy[Case]:
+    """``gae(rewards, values, next_values, terminated, truncated, gamma, lam)`` on a consistent rollout ([T], or [T, N] with ``n_envs``)."""
+    return st.builds(lambda ro, g, lm: Case("gae", dict(ro) | {"gamma": g, "lam": lm}), _rollout_strategy(max_steps, n_envs, truncations),
+                     unit_interval(), unit_interval())
 
 
 @st.composite
