@@ -43,6 +43,7 @@ from ._base import (
     add,
     autograd_vjp,
     get_target,
+    in_place_clause,
     linear_vjp,
     normwise_grad_bound,
 )
@@ -50,5 +51,5 @@ from . import rollouts, ppo_trpo, baselines, preference, token  # noqa: F401,E40
 
 __all__ = [
     "DRAWN", "K", "TARGETS", "TINY32", "U32", "Bound", "CanonicalCall", "Clause", "Convention", "Input", "Target",
-    "add", "autograd_vjp", "get_target", "linear_vjp", "normwise_grad_bound",
+    "add", "autograd_vjp", "get_target", "in_place_clause", "linear_vjp", "normwise_grad_bound",
 ]

@@ -27,7 +27,8 @@ to, e.g. ``targets/rollouts.py``) plus its reference function, strategy and clai
   output (the positions it governs).  ``free=True``: the value there is mathematically free (any
   finite value conforms, NaN still fails); ``grad_free=True``: the gradient there is (a kink).
   The verdict attributes each failing position to its clauses; ``--allow ID`` accepts a
-  known deviation.
+  known deviation.  A clause with ``kind="in-place"`` (``in_place_clause(id)``) makes modifying
+  an input in place a failure of that clause (without one it is a note: the harness passes copies).
 - **gradient**: ``gradient(inputs, cotangent, conventions) -> {name: VJP}``, the *intended* VJP
   of the output with respect to each differentiable input (float64); where it is not the
   derivative of the value (a stop-gradient that is part of the method) ``gradient_note`` says so
@@ -55,7 +56,7 @@ from .._calls import Case
 
 __all__ = [
     "K", "U32", "TINY32", "DRAWN", "Bound", "Input", "Convention", "Clause", "Target", "TARGETS", "CanonicalCall",
-    "add", "get_target", "linear_vjp", "autograd_vjp", "normwise_grad_bound",
+    "add", "get_target", "in_place_clause", "linear_vjp", "autograd_vjp", "normwise_grad_bound",
 ]
 
 U32 = 2.0**-24
@@ -118,6 +119,7 @@ class Clause:
     where: Callable[[Mapping[str, Any]], Any]
     free: bool = False
     grad_free: bool = False
+    kind: str = "input"  # "input": where() says where; "in-place": the implementation modified an input (the harness detects it)
 
     def mask(self, inputs: Mapping[str, Any], shape: tuple[int, ...]) -> NDArray[np.bool_]:
         """The output positions this clause governs on ``inputs`` (all or none for a case-level clause)."""
@@ -125,6 +127,8 @@ class Clause:
         if isinstance(w, (bool, np.bool_)):
             return np.full(shape, bool(w))
         out = np.asarray(w, dtype=bool)
+        if out.shape != shape and (shape == () or out.ndim != len(shape)):
+            return np.full(shape, bool(out.any()))  # a reduced output: the clause applies if it applies anywhere
         return np.broadcast_to(out, shape) if out.shape != shape else out
 
 
@@ -173,6 +177,10 @@ class Target:
         call_form: ``call_form(inputs, conventions) -> ((name, value), ...)``: what the
             implementation receives under the conventions (default: the inputs in order).
         convention_kwargs: ``convention_kwargs(conventions) -> reference keyword arguments``.
+        expected_for: ``expected_for(inputs, conventions)``: the expected output under a
+            target-level convention that changes what is computed from the canonical inputs (a
+            masked-mean reduction, a token layout), or None for the reference's own output.
+        bound_for: the tolerance under such a convention (None: ``bound``).
     """
 
     name: str
@@ -202,6 +210,8 @@ class Target:
     strategy_for: Callable[[Conventions], SearchStrategy[Case]] | None = None
     call_form: Callable[[Mapping[str, Any], Conventions], tuple[tuple[str, Any], ...]] | None = None
     convention_kwargs: Callable[[Conventions], dict[str, Any]] | None = None
+    expected_for: Callable[[Mapping[str, Any], Conventions], FloatArray | None] | None = None
+    bound_for: Callable[[Mapping[str, Any], FloatArray, Conventions], Bound | None] | None = None
 
     def __post_init__(self) -> None:
         if self.inputs and tuple(i.name for i in self.inputs) != self.params:
@@ -258,6 +268,10 @@ class Target:
         return Case(self.name, {p: inputs[p] if p in inputs else self.input(p).default for p in self.params})
 
     def expected(self, case: Case, conventions: Conventions | None = None) -> FloatArray:
+        if conventions and self.expected_for is not None:
+            special = self.expected_for(case.inputs, conventions)
+            if special is not None:
+                return np.asarray(special, dtype=np.float64)
         kw = self.reference_kwargs(case.inputs) if self.reference_kwargs is not None else {}
         if conventions and self.convention_kwargs is not None:
             kw = kw | self.convention_kwargs(conventions)
@@ -290,12 +304,24 @@ class Target:
                 pos.append((i.name, inputs[i.name]))
         return tuple(pos), kw
 
+    def bound_under(self, inputs: Mapping[str, Any], expected: FloatArray, conventions: Conventions | None = None) -> Bound:
+        if conventions and self.bound_for is not None:
+            b = self.bound_for(inputs, expected, conventions)
+            if b is not None:
+                return b
+        return self.bound(inputs, expected)
+
     def free_mask(self, inputs: Mapping[str, Any], shape: tuple[int, ...], allow: frozenset[str] = frozenset()) -> NDArray[np.bool_]:
         out = np.zeros(shape, dtype=bool)
         for c in self.clauses:
             if c.free:
                 out |= c.mask(inputs, shape)
         return out
+
+
+def in_place_clause(cid: str, description: str = "an input array modified in place (the caller's data changes)") -> Clause:
+    """The clause that makes modifying an input in place a failure of the target (kind ``in-place``)."""
+    return Clause(cid, description, lambda i: False, kind="in-place")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -335,10 +361,11 @@ def linear_vjp(target_name: str, wrt: tuple[str, ...]) -> GradFn:
 
     def vjp(inputs: Mapping[str, Any], cot: FloatArray, conventions: Conventions) -> dict[str, FloatArray]:
         t = get_target(target_name)
-        zero = dict(inputs) | {k: np.zeros_like(np.asarray(inputs[k], dtype=np.float64)) for k in wrt}
+        names = [k for k in wrt if k in inputs]
+        zero = dict(inputs) | {k: np.zeros_like(np.asarray(inputs[k], dtype=np.float64)) for k in names}
         base = t.expected(Case(t.name, zero), conventions)
         out: dict[str, FloatArray] = {}
-        for k in wrt:
+        for k in names:
             x = np.asarray(inputs[k], dtype=np.float64)
             g = np.zeros(x.size)
             for j in range(x.size):

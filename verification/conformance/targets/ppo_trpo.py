@@ -12,7 +12,7 @@ from .. import strategies as cs
 from .._calls import Case, MatrixOperator
 import reference
 
-from ._base import U32, Bound, CanonicalCall, Clause, Convention, Input, Target, add, autograd_vjp
+from ._base import K, U32, Bound, CanonicalCall, Clause, Convention, Input, Target, add, autograd_vjp, normwise_grad_bound
 from ._helpers import FloatArray, _b, _f, elementwise_split, scalar_split
 
 
@@ -56,12 +56,14 @@ def _solve_bound(matrix: FloatArray, expected: FloatArray, per_n: float, rule: s
 
 
 def _natural_bound(inp: Mapping[str, Any], expected: FloatArray) -> Bound:
-    return _solve_bound(_f(inp["fisher"]), expected, 2.0, "norm-wise: S = max_i |Δ_i|, c = κ₂(F)·√n·(2n + 8) (a float32 solve loses κ·u)")
+    f = _f(inp["fisher"])
+    return _solve_bound(f + float(inp.get("damping", 0.0)) * np.eye(f.shape[0]), expected, 2.0, "norm-wise: S = max_i |Δ_i|, c = κ₂(F)·√n·(2n + 8) (a float32 solve loses κ·u)")
 
 
 def _cg_bound(inp: Mapping[str, Any], expected: FloatArray) -> Bound:
     op = inp["matvec"]
     a = op.matrix if isinstance(op, MatrixOperator) else _f(op)
+    a = a + float(inp.get("damping", 0.0)) * np.eye(a.shape[0])
     return _solve_bound(a, expected, 4.0, "norm-wise: S = max_i |x_i|, c = κ₂(A)·√n·(4n + 8)")
 
 
@@ -137,6 +139,69 @@ def _ppo_twin(logp_new: Any, logp_old: Any, advantages: Any, epsilon: float) -> 
     return reference.ppo_clip_torch(logp_new, logp_old, advantages, epsilon)
 
 
+_REDUCTION = Convention(
+    "reduction", "none", ("masked_mean",),
+    "none: the per-sample objective [N] (default); masked_mean: the scalar loss −Σ m·L / Σ m over [B, T] inputs with a response "
+    "mask, called as (logp_new[B,T], logp_old[B,T], advantages[B,T], mask[B,T], epsilon), the way PPO trainers write it",
+)
+
+
+def _masked(conv: Mapping[str, Any]) -> bool:
+    return bool(conv.get("reduction", "none") == "masked_mean")
+
+
+def _ppo_weights(inp: Mapping[str, Any]) -> FloatArray:
+    m = _b(inp["mask"]).astype(np.float64)
+    out: FloatArray = -m / m.sum()
+    return out
+
+
+def _ppo_expected(inp: Mapping[str, Any], conv: Mapping[str, Any]) -> FloatArray | None:
+    if not _masked(conv):
+        return None
+    per = reference.ppo_clip(inp["logp_new"], inp["logp_old"], inp["advantages"], inp["epsilon"])
+    return np.asarray(float(np.sum(_ppo_weights(inp) * per)))
+
+
+def _ppo_bound_for(inp: Mapping[str, Any], expected: FloatArray, conv: Mapping[str, Any]) -> Bound | None:
+    if not _masked(conv):
+        return None
+    w = np.abs(_ppo_weights(inp))
+    per = reference.ppo_clip(inp["logp_new"], inp["logp_old"], inp["advantages"], inp["epsilon"])
+    b = _ppo_bound(inp, per)
+    count = float(w.size)
+    # Σ_i w_i (error of L_i) plus the rounding of the weighted sum of `count` terms
+    s = np.asarray(float(np.sum(w * K * b.ops * U32 * b.scale) / (K * (count + 8.0) * U32) + np.sum(w * np.abs(per))))
+    return Bound(s, np.asarray(count + 8.0), np.asarray(float(np.max(b.magnitude, initial=0.0))),
+                 "masked mean: S = Σ_i w_i(|L_i| + c_i S_i / (n + 8)) with w = m/Σm, c = n + 8 (n = B·T)")
+
+
+def _ppo_call_form(inp: Mapping[str, Any], conv: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    if _masked(conv):
+        return (("logp_new", inp["logp_new"]), ("logp_old", inp["logp_old"]), ("advantages", inp["advantages"]), ("mask", inp["mask"]),
+                ("epsilon", inp["epsilon"]))
+    return tuple((k, inp[k]) for k in ("logp_new", "logp_old", "advantages", "epsilon"))
+
+
+_ppo_elementwise_vjp = autograd_vjp(_ppo_twin, ("logp_new",), ("logp_new", "logp_old", "advantages", "epsilon"))
+
+
+def _ppo_vjp(inp: Mapping[str, Any], cot: FloatArray, conv: Mapping[str, Any]) -> dict[str, FloatArray]:
+    if _masked(conv):
+        return _ppo_elementwise_vjp(inp, float(np.asarray(cot).reshape(-1)[0]) * _ppo_weights(inp), conv)
+    return _ppo_elementwise_vjp(inp, cot, conv)
+
+
+def _ppo_grad_bound(inp: Mapping[str, Any], wrt: str, expected: FloatArray) -> Bound:
+    """VJP tolerance: per element, the value's own bound (the derivative carries exp's amplified rounding), norm-wise otherwise."""
+    if "mask" not in inp:
+        return normwise_grad_bound(inp, wrt, expected)
+    w = np.abs(_ppo_weights(inp))
+    b = _ppo_bound(inp, expected)
+    s = w * b.scale * 2.0 + float(np.max(np.abs(expected), initial=0.0))
+    return Bound(s, np.maximum(np.broadcast_to(b.ops, s.shape), 32.0), s, "w_i·(value bound S_i) + max|VJP|, c = 32")
+
+
 def _klb_clauses() -> tuple[Clause, ...]:
     def near(i: Mapping[str, Any], edge: float) -> bool:
         return abs(float(i["kl"]) - edge) <= 8.0 * U32 * max(float(i["kl"]), edge)
@@ -148,14 +213,14 @@ def _klb_clauses() -> tuple[Clause, ...]:
     )
 
 
-_FISHER = Convention("fisher", "matrix", ("matvec",), "the Fisher matrix as an [n, n] array (default) or as a matrix-vector product x ↦ Fx")
+_FISHER = Convention("fisher_form", "matrix", ("matvec",), "the Fisher matrix as an [n, n] array (default) or as a matrix-vector product x ↦ Fx")
 _DAMPING = Convention("damping", 0.0, (0.1,), "λ added to the diagonal (F + λI); 0 (default, the argument is not passed) or a library's fixed value such as 0.1")
 _ITERS = Convention("iters", "drawn", (10,), "the number of CG iterations drawn by the search (default) or fixed (cg_iters = 10)")
 
 
 def _natural_call_form(inp: Mapping[str, Any], conv: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     f = inp["fisher"]
-    if conv.get("fisher", "matrix") == "matvec":
+    if conv.get("fisher_form", "matrix") == "matvec":
         f = MatrixOperator(f)
     return (("g", inp["g"]), ("fisher", f), ("max_kl", inp["max_kl"]))
 
@@ -185,8 +250,10 @@ add(Target(
     split=elementwise_split(("logp_new", "logp_old", "advantages"), ("epsilon",)),
     inputs=(Input("logp_new", "[N]", differentiable=True), Input("logp_old", "[N]"), Input("advantages", "[N]"), Input("epsilon")),
     output="[N]", clauses=_ppo_clauses(),
-    conventions=(Convention("epsilon", "drawn", (0.2,), "ε drawn by the search (default) or hard-coded (0.2)"),),
-    gradient=autograd_vjp(_ppo_twin, ("logp_new",), ("logp_new", "logp_old", "advantages", "epsilon")),
+    conventions=(_REDUCTION, Convention("epsilon", "drawn", (0.2,), "ε drawn by the search (default) or hard-coded (0.2)")),
+    gradient=_ppo_vjp, grad_bound=_ppo_grad_bound,
+    strategy_for=lambda conv: cs.ppo_masked_inputs() if _masked(conv) else cs.ppo_clip_inputs(),
+    call_form=_ppo_call_form, expected_for=_ppo_expected, bound_for=_ppo_bound_for,
     gradient_note="the derivative of the value; 0 on a clipped branch (PPO-CLIP-HIGH, PPO-CLIP-LOW) and where A = 0",
 ))
 
@@ -240,5 +307,5 @@ add(Target(
     section="§10, eq. (10.7)", split=_cg_split, reference_kwargs=_cg_reference_kwargs,
     inputs=(Input("matvec", "matvec", "operator"), Input("b", "[n]"), Input("iters", "int", "int"), Input("damping", keyword=True, default=0.0)),
     output="[n]", conventions=(_ITERS, _DAMPING), clauses=_cg_clauses(),
-    domain_note="SPD A with κ₂ <= 1e4, iters >= n + 2 (floating-point CG needs a couple of iterations past n), residual_tol = 0; matvec takes numpy arrays or torch tensors",
+    domain_note="SPD A, n <= 24, iters in [1, 2n + 4] (the k-th iterate is compared), κ₂ <= 1e4 for n <= 6 and <= 1e2 beyond (where a float32 iterate stays within the tolerance); matvec takes numpy arrays or torch tensors",
 ))

@@ -29,6 +29,48 @@ def _dpo_margin(i: Mapping[str, Any]) -> FloatArray:
     return out
 
 
+_DPO_LAYOUT = Convention(
+    "layout", "[N]", ("[B,T]",),
+    "[N]: summed sequence log-probs (default); [B,T]: per-token log-probs with response masks, called as (policy_chosen[B,T], "
+    "policy_rejected[B,T], ref_chosen[B,T], ref_rejected[B,T], chosen_mask[B,T], rejected_mask[B,T], beta): the implementation "
+    "sums each response's tokens itself, so a sum over padding is caught (padding holds in-domain garbage)",
+)
+
+
+def _dpo_tokens(conv: Mapping[str, Any]) -> bool:
+    return bool(conv.get("layout", "[N]") == "[B,T]")
+
+
+def _dpo_call_form(inp: Mapping[str, Any], conv: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    if _dpo_tokens(conv):
+        return tuple((k, inp[f"{k}_tokens"]) for k in ("policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected")) + (
+            ("chosen_mask", inp["chosen_mask"]), ("rejected_mask", inp["rejected_mask"]), ("beta", inp["beta"]))
+    return tuple((k, inp[k]) for k in ("policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected", "beta"))
+
+
+def _dpo_twin(pc: Any, pr: Any, rc: Any, rr: Any, b: float) -> Any:
+    return reference.dpo_loss_torch(pc, pr, rc, rr, b)
+
+
+_dpo_seq_vjp = autograd_vjp(_dpo_twin, ("policy_chosen", "policy_rejected"), ("policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected", "beta"))
+
+
+def _dpo_vjp(inp: Mapping[str, Any], cot: FloatArray, conv: Mapping[str, Any]) -> dict[str, FloatArray]:
+    g = _dpo_seq_vjp(inp, cot, conv)
+    if not _dpo_tokens(conv):
+        return g
+    return {"policy_chosen": g["policy_chosen"][:, None] * _b(inp["chosen_mask"]),
+            "policy_rejected": g["policy_rejected"][:, None] * _b(inp["rejected_mask"])}
+
+
+def _dpo_bound_for(inp: Mapping[str, Any], expected: FloatArray, conv: Mapping[str, Any]) -> Bound | None:
+    if not _dpo_tokens(conv):
+        return None
+    b = _dpo_bound(inp, expected)
+    t = float(np.shape(inp["chosen_mask"])[1])
+    return Bound(b.scale, b.ops + t, b.magnitude, b.rule + ", + T for the token sums")
+
+
 def _bt_bound(inp: Mapping[str, Any], expected: FloatArray) -> Bound:
     rc, rr = _f(inp["r_chosen"]), _f(inp["r_rejected"])
     mag = np.abs(rc) + np.abs(rr)
@@ -76,10 +118,11 @@ add(Target(
     split=elementwise_split(("policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected"), ("beta",)),
     inputs=(Input("policy_chosen", "[N]", differentiable=True), Input("policy_rejected", "[N]", differentiable=True),
             Input("ref_chosen", "[N]"), Input("ref_rejected", "[N]"), Input("beta")), output="[N]",
-    conventions=(Convention("beta", "drawn", (0.1,), "β drawn by the search (default) or hard-coded (0.1)"),),
+    conventions=(_DPO_LAYOUT, Convention("beta", "drawn", (0.1,), "β drawn by the search (default) or hard-coded (0.1)")),
+    strategy_for=lambda conv: cs.dpo_token_inputs() if _dpo_tokens(conv) else cs.dpo_loss_inputs(),
+    call_form=_dpo_call_form, bound_for=_dpo_bound_for,
     clauses=(Clause("DPO-LARGE-MARGIN", "|βm| > 700: exp overflows unless the stable form is used", lambda i: np.abs(_dpo_margin(i)) > 700.0),
              Clause("DPO-BETA-SMALL", "β <= 0.01", lambda i: float(i["beta"]) <= 0.01)),
-    gradient=autograd_vjp(lambda pc, pr, rc, rr, b: reference.dpo_loss_torch(pc, pr, rc, rr, b), ("policy_chosen", "policy_rejected"),
-                          ("policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected", "beta")),
+    gradient=_dpo_vjp,
     gradient_note="with respect to the policy's log-probs only; the reference model's are constants",
 ))

@@ -8,6 +8,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+import reference
+
 from .. import strategies as cs
 from .._calls import Case, MatrixOperator
 from ._base import U32, Bound, CanonicalCall, Clause, Convention, Input, Target, add, autograd_vjp, linear_vjp
@@ -129,6 +131,12 @@ _RO = ("rewards", "values", "next_values", "terminated")
 # ------------------------------------------------------------------ declarations (conventions, clauses)
 
 _LAYOUT = Convention("layout", "[T]", ("[T,N]",), "one trajectory [T] (default) or a time-major batch [T, N] of N environments")
+_GAE_LAYOUT = Convention(
+    "layout", "[T]", ("[T,N]", "[B,T]"),
+    "[T]: one trajectory (default); [T,N]: a time-major batch of N environments; [B,T]: token rows with a response mask, called as "
+    "(rewards[B,T], values[B,T], mask[B,T], gamma, lam): each row's response tokens, in order, are one episode that terminates after "
+    "the last; positions outside the mask are skipped (the running advantage carries across holes) and their outputs are free",
+)
 _GAMMA = Convention("gamma", "drawn", (1.0, 0.99), "γ drawn by the search (default) or hard-coded by the implementation")
 _LAM = Convention("lam", "drawn", (0.95, 1.0), "λ drawn by the search (default) or hard-coded by the implementation")
 _DONE = Convention(
@@ -141,6 +149,7 @@ _DONE = Convention(
 
 
 def _flag(inp: Mapping[str, Any], name: str) -> NDArray[np.bool_]:
+    """A rollout's end flag; absent (the token layout) means no flag anywhere."""
     return _b(inp[name]) if name in inp else np.zeros(np.shape(inp["rewards"]), dtype=bool)
 
 
@@ -148,7 +157,8 @@ def _rollout_end(inp: Mapping[str, Any]) -> NDArray[np.bool_]:
     """The last row, where a step that does not end an episode bootstraps from next_values[T − 1]."""
     r = np.asarray(inp["rewards"])
     out = np.zeros(r.shape, dtype=bool)
-    out[-1] = ~(_flag(inp, "terminated")[-1] | _flag(inp, "truncated")[-1])
+    if "mask" not in inp:
+        out[-1] = ~(_flag(inp, "terminated")[-1] | _flag(inp, "truncated")[-1])
     return out
 
 
@@ -167,8 +177,15 @@ def _td_clauses() -> tuple[Clause, ...]:
     )
 
 
+def _padding(i: Mapping[str, Any]) -> Any:
+    return ~_b(i["mask"]) if "mask" in i else False
+
+
 def _gae_clauses() -> tuple[Clause, ...]:
     return (
+        Clause("GAE-PADDING", "[B,T] layout: a position outside the response mask; its output is free (any finite value)", _padding, free=True),
+        Clause("GAE-EMPTY-ROW", "[B,T] layout: a row without a response token (every output of the row is free)",
+               lambda i: bool(np.any(~_b(i["mask"]).any(axis=1))) if "mask" in i else False),
         Clause("GAE-TERMINATED", "a terminated step: no bootstrap, the recursion is cut", lambda i: _flag(i, "terminated")),
         Clause("GAE-TRUNCATED", "a truncated step: bootstrap from next_values[t] (V of the final observation), the recursion is cut",
                lambda i: _flag(i, "truncated") & ~_flag(i, "terminated")),
@@ -192,7 +209,51 @@ def _start_flags(inp: Mapping[str, Any], fold: bool) -> tuple[tuple[str, Any], .
             ("gamma", g), ("lam", float(inp["lam"])))
 
 
+def _tokens(conv: Mapping[str, Any]) -> bool:
+    return bool(conv.get("layout", "[T]") == "[B,T]")
+
+
+def _token_rows(inp: Mapping[str, Any]) -> list[tuple[int, NDArray[np.int64], dict[str, Any]]]:
+    """Each row's response tokens as a canonical rollout that terminates after the last token."""
+    m = _b(inp["mask"])
+    out = []
+    for b in range(m.shape[0]):
+        idx = np.flatnonzero(m[b])
+        if idx.size == 0:
+            continue
+        r, v = _f(inp["rewards"])[b, idx], _f(inp["values"])[b, idx]
+        nv = np.append(v[1:], 0.0)
+        term = np.zeros(idx.size, dtype=bool)
+        term[-1] = True
+        out.append((b, idx, {"rewards": r, "values": v, "next_values": nv, "terminated": term, "truncated": np.zeros(idx.size, dtype=bool),
+                             "gamma": float(inp["gamma"]), "lam": float(inp["lam"])}))
+    return out
+
+
+def _gae_expected(inp: Mapping[str, Any], conv: Mapping[str, Any]) -> FloatArray | None:
+    if not _tokens(conv):
+        return None
+    out = np.zeros(np.shape(inp["rewards"]))
+    for b, idx, ro in _token_rows(inp):
+        out[b, idx] = reference.gae(ro["rewards"], ro["values"], ro["next_values"], ro["terminated"], ro["truncated"], ro["gamma"], ro["lam"])
+    return out
+
+
+def _gae_bound_for(inp: Mapping[str, Any], expected: FloatArray, conv: Mapping[str, Any]) -> Bound | None:
+    if not _tokens(conv):
+        return None
+    shape = np.shape(inp["rewards"])
+    s, c, mag = np.zeros(shape), np.ones(shape), np.zeros(shape)
+    for b, idx, ro in _token_rows(inp):
+        bd = _gae_bound(ro, expected[b, idx])
+        s[b, idx], c[b, idx], mag[b, idx] = bd.scale, np.broadcast_to(bd.ops, idx.shape), np.broadcast_to(bd.magnitude, idx.shape)
+    return Bound(s, c, mag, "per row, the rule of [T] on the row's response tokens; positions outside the mask are free")
+
+
 def _gae_call_form(inp: Mapping[str, Any], conv: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    if _tokens(conv):
+        return (("rewards", inp["rewards"]), ("values", inp["values"]), ("mask", inp["mask"]), ("gamma", float(inp["gamma"])),
+                ("lam", float(inp["lam"])))
     done = conv.get("done", "canonical")
     if done == "canonical":
         return tuple((k, inp[k]) for k in _RO + ("truncated", "gamma", "lam"))
@@ -200,7 +261,22 @@ def _gae_call_form(inp: Mapping[str, Any], conv: Mapping[str, Any]) -> tuple[tup
 
 
 def _gae_strategy(conv: Mapping[str, Any]) -> Any:
+    if _tokens(conv):
+        return cs.gae_token_inputs()
     return cs.gae_inputs(n_envs=conv.get("layout", "[T]") == "[T,N]", truncations=conv.get("done", "canonical") != "cleanrl")
+
+
+def _linear_grad_bound(inp: Mapping[str, Any], wrt: str, expected: FloatArray) -> Bound:
+    """VJP tolerance of a rollout target (linear in its float inputs), norm-wise: S = 2(1 + γ)·T·max|c|, c = 3T + 8.
+
+    Each VJP entry is Σ_i c_i J_ij with |J_ij| <= (1 + γ)(γλ)^{|i−j|} (V(s_t) enters as −1 at step t
+    and as γ at step t − 1), a sum of at most T terms of size <= (1 + γ)·max|c| (max|c| = 2 for the
+    harness's cotangents); a float32 backward pass rounds each term and each accumulation.
+    """
+    n = float(np.shape(inp["rewards"])[0])
+    g = float(inp.get("gamma", 1.0))
+    s = np.full(expected.shape, 2.0 * (1.0 + g) * n * 2.0)
+    return Bound(s, np.full(expected.shape, 3.0 * n + 8.0), s, "norm-wise: S = 2(1 + γ)·T·max|cotangent|, c = 3T + 8")
 
 
 _RO_INPUTS = (Input("rewards", "[T]|[T,N]", differentiable=True), Input("values", "[T]|[T,N]", differentiable=True),
@@ -220,7 +296,7 @@ add(Target(
     split=_rollout_split(("rewards",), ("gamma",), False),
     inputs=(Input("rewards", "[T]|[T,N]", differentiable=True), Input("gamma")), output="[T]|[T,N]",
     conventions=(_LAYOUT, _GAMMA), clauses=_returns_clauses(),
-    gradient=linear_vjp("returns", ("rewards",)),
+    gradient=linear_vjp("returns", ("rewards",)), grad_bound=_linear_grad_bound,
     strategy_for=lambda conv: cs.returns_inputs(n_envs=conv.get("layout", "[T]") == "[T,N]"),
 ))
 
@@ -238,7 +314,7 @@ add(Target(
     split=_rollout_split(_RO, ("gamma",), True),
     inputs=_RO_INPUTS + (Input("gamma"),), output="[T]|[T,N]",
     conventions=(_LAYOUT, _GAMMA), clauses=_td_clauses(),
-    gradient=linear_vjp("td_residuals", ("rewards", "values", "next_values")),
+    gradient=linear_vjp("td_residuals", ("rewards", "values", "next_values")), grad_bound=_linear_grad_bound,
     strategy_for=lambda conv: cs.td_residuals_inputs(n_envs=conv.get("layout", "[T]") == "[T,N]"),
     domain_note="consistent rollouts: next_values[t] == values[t+1] inside an episode",
 ))
@@ -271,8 +347,8 @@ add(Target(
     section="§6, eq. (6.8)",
     split=_rollout_split(_RO + ("truncated",), ("gamma", "lam"), True),
     inputs=_RO_INPUTS + (Input("truncated", "[T]|[T,N]", "bool"), Input("gamma"), Input("lam")), output="[T]|[T,N]",
-    conventions=(_LAYOUT, _DONE, _GAMMA, _LAM), clauses=_gae_clauses(),
-    gradient=linear_vjp("gae", ("rewards", "values", "next_values")),
+    conventions=(_GAE_LAYOUT, _DONE, _GAMMA, _LAM), clauses=_gae_clauses(), expected_for=_gae_expected, bound_for=_gae_bound_for,
+    gradient=linear_vjp("gae", ("rewards", "values", "next_values")), grad_bound=_linear_grad_bound,
     strategy_for=_gae_strategy, call_form=_gae_call_form,
     domain_note="consistent rollouts: next_values[t] == values[t+1] inside an episode",
 ))
