@@ -138,19 +138,22 @@ def test_kl_beta_update_accepts_either_branch_at_a_band_edge() -> None:
     assert t.alternatives is not None and t.alternatives({"beta": 1.0, "kl": 0.005, "kl_target": 0.01}) == []
 
 
-def test_reference_cg_has_converged_on_every_drawn_case() -> None:
-    # The CG target compares with the float64 reference after `iters` iterations; on the
-    # strategy's inputs that must already be A⁻¹b (iters >= n + 2, κ <= 1e4).
+def test_reference_cg_has_converged_on_every_drawn_case_with_iters_past_n() -> None:
+    # The CG target compares with the float64 reference's k-th iterate (k = iters, drawn in
+    # [1, 2n + 4]); where k >= n + 2 that iterate must already be A⁻¹b (κ <= 1e4 for n <= 6,
+    # <= 1e2 beyond).  Earlier iterates are checked against the Krylov minimizer in test_conformance_v2.
     from hypothesis import given, settings
 
     @settings(max_examples=150, deadline=None, database=None, derandomize=True)
     @given(strategy("conjugate_gradient"))
     def inner(case: Case) -> None:
         a = case.inputs["matvec"].matrix
-        exact = np.linalg.solve(a, case.inputs["b"])
-        got = get_target("conjugate_gradient").expected(case)
-        assert np.max(np.abs(got - exact)) <= 1e-9 * np.max(np.abs(exact))
-        assert np.linalg.cond(a) <= 1.0001e4
+        n = a.shape[0]
+        assert np.linalg.cond(a) <= (1.0001e4 if n <= 6 else 1.0001e2)
+        if case.inputs["iters"] >= n + 2:
+            exact = np.linalg.solve(a, case.inputs["b"])
+            got = get_target("conjugate_gradient").expected(case)
+            assert np.max(np.abs(got - exact)) <= 1e-9 * np.max(np.abs(exact))
 
     inner()
 

@@ -128,7 +128,8 @@ class Clause:
             return np.full(shape, bool(w))
         out = np.asarray(w, dtype=bool)
         if out.shape != shape and (shape == () or out.ndim != len(shape)):
-            return np.full(shape, bool(out.any()))  # a reduced output: the clause applies if it applies anywhere
+            # a reduced output mixes every position: a per-position clause cannot be told apart from the formula
+            return np.zeros(shape, dtype=bool)
         return np.broadcast_to(out, shape) if out.shape != shape else out
 
 

@@ -153,6 +153,29 @@ def _flag(inp: Mapping[str, Any], name: str) -> NDArray[np.bool_]:
     return _b(inp[name]) if name in inp else np.zeros(np.shape(inp["rewards"]), dtype=bool)
 
 
+def _episodes_ending(inp: Mapping[str, Any], how: str) -> NDArray[np.bool_]:
+    """The steps of every episode that ends with a termination (``how="terminated"``) or a truncation
+    (``"truncated"``; a step with both flags counts as terminated): the positions whose advantage
+    depends on how that end is handled.  The episode still running at the end of the arrays is the
+    formula's own case (it bootstraps from next_values[T − 1])."""
+    if "mask" in inp:
+        return np.zeros(np.shape(inp["rewards"]), dtype=bool)
+    term, trunc = _flag(inp, "terminated"), _flag(inp, "truncated")
+    flag = term if how == "terminated" else (trunc & ~term)
+    done = term | trunc
+    out = np.zeros(done.shape, dtype=bool)
+    cols = [slice(None)] if done.ndim == 1 else [np.s_[:, j] for j in range(done.shape[1])]
+    for c in cols:
+        d, f = done[c], flag[c]
+        end = _segments(d)
+        o = np.zeros(d.shape, dtype=bool)
+        for t in range(d.shape[0]):
+            last = end[t] - 1
+            o[t] = bool(d[last] and f[last])
+        out[c] = o
+    return out
+
+
 def _rollout_end(inp: Mapping[str, Any]) -> NDArray[np.bool_]:
     """The last row, where a step that does not end an episode bootstraps from next_values[T − 1]."""
     r = np.asarray(inp["rewards"])
@@ -186,10 +209,10 @@ def _gae_clauses() -> tuple[Clause, ...]:
         Clause("GAE-PADDING", "[B,T] layout: a position outside the response mask; its output is free (any finite value)", _padding, free=True),
         Clause("GAE-EMPTY-ROW", "[B,T] layout: a row without a response token (every output of the row is free)",
                lambda i: bool(np.any(~_b(i["mask"]).any(axis=1))) if "mask" in i else False),
-        Clause("GAE-TERMINATED", "a terminated step: no bootstrap, the recursion is cut", lambda i: _flag(i, "terminated")),
-        Clause("GAE-TRUNCATED", "a truncated step: bootstrap from next_values[t] (V of the final observation), the recursion is cut",
-               lambda i: _flag(i, "truncated") & ~_flag(i, "terminated")),
-        Clause("GAE-ROLLOUT-END", "the last row of an unfinished episode: bootstrap from next_values[T − 1]", _rollout_end),
+        Clause("GAE-TERMINATED", "an episode that ends with a termination: no bootstrap at its last step, the recursion is cut there "
+               "(the clause governs every step of that episode)", lambda i: _episodes_ending(i, "terminated")),
+        Clause("GAE-TRUNCATED", "an episode that ends with a truncation: bootstrap from next_values[t] (V of the final observation) at its "
+               "last step, the recursion is cut there (every step of that episode)", lambda i: _episodes_ending(i, "truncated")),
         Clause("GAE-LAMBDA0", "λ = 0: Â_t = δ_t", lambda i: float(i["lam"]) == 0.0),
         Clause("GAE-GAMMA0", "γ = 0: Â_t = r_t − V(s_t)", lambda i: float(i["gamma"]) == 0.0),
     )
