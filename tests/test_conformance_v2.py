@@ -3,6 +3,7 @@ inputs, [T, N] and [B, T] layouts with masks, reduced losses, VJPs, named conven
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
@@ -11,13 +12,14 @@ import pytest
 import torch
 
 import reference
-from tests.library_style import CASES
 from verification.conformance import Case, MatrixOperator, check, get_target, load_implementation
 from verification.conformance._invoke import invoke
 from verification.conformance.harness import Options, prepare
 from verification.conformance.wrong import family
 
 FAST: dict[str, Any] = {"examples": 60, "claims": False, "isolation": "thread"}
+#: module:function -> (target, options): the library-style implementations (imported by name, as `diff` would)
+CASES: dict[str, tuple[str, dict[str, Any]]] = importlib.import_module("tests.library_style").CASES
 
 
 @pytest.mark.parametrize("spec", list(CASES), ids=[s.split(":")[1] for s in CASES])
