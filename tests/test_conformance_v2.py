@@ -32,7 +32,8 @@ def test_library_style_implementation_conforms_as_written(spec: str) -> None:
 
 #: The bugs an adapter that flattens the batch hides (issue 10), plus a CG that ignores iters.
 MASK_BUGS = [("ppo_clip", "mean-over-padding"), ("ppo_clip", "per-row-mean"), ("gae", "token-gae-reads-padding"),
-             ("dpo_loss", "sums-unmasked-tokens"), ("dpo_loss", "mean-not-sum"), ("conjugate_gradient", "fixed-10-iterations")]
+             ("dpo_loss", "sums-unmasked-tokens"), ("dpo_loss", "mean-not-sum"), ("conjugate_gradient", "fixed-10-iterations"),
+             ("gae", "envs-flattened"), ("returns", "time-on-axis-1")]
 
 
 @pytest.mark.parametrize(("target", "name"), MASK_BUGS, ids=[f"{t}:{n}" for t, n in MASK_BUGS])

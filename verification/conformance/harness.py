@@ -797,12 +797,12 @@ def _discover(t: Target, caller: Caller, res: ConformanceResult, seed: int, opts
     tries += [{a.name: x, b.name: y} for i, a in enumerate(free) for b in free[i + 1:] for x in a.alternatives for y in b.alternatives]
     t0 = time.perf_counter()
     for alt in tries[:24]:
-        if time.perf_counter() - t0 > 20.0 or caller.poisoned is not None:
+        if time.perf_counter() - t0 > 10.0 or caller.poisoned is not None:
             break
         conv = dict(opts.conventions) | alt
         o = Options(opts.inputs, opts.dtype, opts.grad, opts.mask, conv, opts.allow)
         probe = ConformanceResult(t.name, res.implementation, True)
-        found, _, _ = _search(t, caller, o, 40, seed, True, {c.id: 0 for c in t.clauses}, set(), probe)
+        found, _, _ = _search(t, caller, o, 30, seed, True, {c.id: 0 for c in t.clauses}, set(), probe)
         if found is None:
             res.conforms_under = alt
             return

@@ -562,6 +562,20 @@ def _ppo_clip_detached(logp_new: Any, logp_old: Any, advantages: Any, epsilon: f
     return torch.minimum(ratio * advantages, torch.clamp(ratio.detach(), 1 - epsilon, 1 + epsilon) * advantages + 0 * ratio)
 
 
+@_w("gae", "envs-flattened", "a [T, N] buffer flattened env after env into one trajectory: the recursion flows from one env's first step into the previous env's last",
+    fix={"layout": "[T,N]"})
+def _gae_flat(rewards: Any, values: Any, next_values: Any, terminated: Any, truncated: Any, gamma: float, lam: float) -> Any:
+    shape = np.shape(rewards)
+    flat = [np.asarray(x).reshape(-1, order="F") for x in (rewards, values, next_values, terminated, truncated)]
+    return reference.gae(*flat, gamma, lam).reshape(shape, order="F")
+
+
+@_w("returns", "time-on-axis-1", "a [T, N] batch read as [N, T]: discounts across environments instead of time", fix={"layout": "[T,N]"})
+def _ret_axis(rewards: Any, gamma: float) -> Any:
+    r = _f(rewards)
+    return reference.discounted_returns(r.T, gamma).T if r.ndim == 2 else reference.discounted_returns(r, gamma)
+
+
 def _token_gae(rewards: Any, values: Any, mask: Any, gamma: float, lam: float, read_padding: bool) -> Any:
     r, v, m = _f(rewards), _f(values), _m(mask)
     out = np.zeros_like(r)
