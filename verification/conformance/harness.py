@@ -9,6 +9,8 @@ function (``claim.uses``) with the implementation in its place, and reports the 
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
@@ -21,14 +23,14 @@ from numpy.typing import NDArray
 from ..registry import Impl, all_claims
 from ..runner import run_claim
 from ._calls import Case
-from .callers import CallOutcome, Caller, ProcessCaller, ThreadCaller
+from .callers import IMPORT_TIMEOUT, CallOutcome, Caller, InProcessCaller, ProcessCaller
 from .loader import ImplementationLoadError, is_file_spec, load_implementation, split_spec
 from .targets import K, U32, Target, get_target
 
 __all__ = ["ConformanceResult", "Verdict", "check", "assert_conforms", "evaluate", "snippet"]
 
 FloatArray = NDArray[np.float64]
-Isolation = Literal["auto", "thread", "process"]
+Isolation = Literal["process", "in-process", "thread", "auto"]
 
 
 @dataclass
@@ -62,12 +64,12 @@ def evaluate(target: Target, caller: Caller, case: Case) -> Verdict:
     out: CallOutcome = caller.call(case.args())
     if out.status != "ok" or out.value is None:
         what = {"raised": "raised", "bad-output": "returned something that is not a numeric array", "timeout": "hung",
-                "crashed": "crashed", "poisoned": "was not called"}.get(out.status, out.status)
-        return Verdict(False, out.status, f"the implementation {what}: {out.error}", expected=expected, traceback=out.traceback,
-                       ratio=math.inf, error=math.inf)
+                "crashed": "crashed", "poisoned": "was not called", "corrupted": "failed"}.get(out.status, out.status)
+        reason = out.error if out.status == "corrupted" else f"the implementation {what}: {out.error}"
+        return Verdict(False, out.status, reason, expected=expected, traceback=out.traceback, ratio=math.inf, error=math.inf)
     raw = out.value
     got = raw.astype(np.float64)
-    v = Verdict(True, "ok", expected=expected, got=got, got_dtype=str(raw.dtype), mutated=out.mutated)
+    v = Verdict(True, "ok", expected=expected, got=got, got_dtype=out.dtype or str(raw.dtype), mutated=out.mutated)
     if target.scalar:
         if got.size != 1:
             v.ok, v.kind, v.reason, v.ratio, v.error = False, "shape", f"wrong shape: expected a single number, got shape {got.shape}", math.inf, math.inf
@@ -133,6 +135,7 @@ class ConformanceResult:
     snippet: str = ""
     seed: int = 0
     traceback: str = ""
+    output: str = ""
 
     def __bool__(self) -> bool:
         return self.conforms
@@ -165,6 +168,8 @@ class ConformanceResult:
             lines.append(f"  claims not run (time budget): {', '.join(self.claims_not_run)}")
         for note in self.notes:
             lines.append(f"  note:      {note}")
+        if self.output:
+            lines.append("  output:    (the implementation's stdout and stderr, captured in the worker) " + self.output.replace("\n", "\n             "))
         if not self.conforms and self.snippet:
             lines.append("  reproduce (paste into python):")
             lines.extend("    " + s for s in self.snippet.splitlines())
@@ -185,7 +190,7 @@ class ConformanceResult:
             "index": None if self.index is None else list(self.index),
             "claims_broken": self.claims_broken, "claims_checked": self.claims_checked, "claims_not_run": self.claims_not_run,
             "examples": self.examples, "seconds": self.seconds, "found_by": self.found_by, "notes": self.notes,
-            "snippet": self.snippet, "seed": self.seed,
+            "snippet": self.snippet, "seed": self.seed, "output": self.output,
         }
 
 
@@ -235,16 +240,34 @@ def _name(fn: Callable[..., Any] | str) -> str:
     return f"{mod}:{qual}"
 
 
-def _make_caller(fn: Callable[..., Any] | str, isolation: Isolation, timeout: float, first_call_timeout: float) -> Caller:
-    if isolation == "process" or (isolation == "auto" and isinstance(fn, str)):
-        if not isinstance(fn, str):
-            mod, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
-            if not mod or "<" in qual or mod == "__main__":
-                raise ValueError("isolation='process' needs an importable function or a 'module:function' spec")
-            fn = f"{mod}:{qual}"
-        return ProcessCaller(fn, timeout=timeout, first_call_timeout=first_call_timeout)
+def _worker_spec(fn: Callable[..., Any]) -> str:
+    """``module:qualname`` (or ``file.py:qualname``) under which a worker can import ``fn``."""
+    mod, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    how = ("check() runs the implementation in a worker process by default, which imports it by name; "
+           "pass a 'module:function' spec, define the function at the top level of an importable module, or pass "
+           "isolation='in-process' to run it in this process (which trusts the code)")
+    if not mod or not qual or "<" in qual or mod == "__main__":
+        raise ValueError(f"fn: {mod}.{qual or fn!r} cannot be imported by name ({how})")
+    module = sys.modules.get(mod)
+    spec = getattr(module, "__spec__", None)
+    file = getattr(module, "__file__", None)
+    if spec is not None and getattr(spec, "name", None) == mod and not mod.startswith("_conformance_impl_"):
+        return f"{mod}:{qual}"
+    if isinstance(file, str) and file.endswith(".py"):
+        return f"{file}:{qual}"
+    raise ValueError(f"fn: module {mod!r} of {qual} cannot be imported by name ({how})")
+
+
+def _make_caller(fn: Callable[..., Any] | str, isolation: Isolation, timeout: float, first_call_timeout: float,
+                 import_timeout: float = IMPORT_TIMEOUT) -> Caller:
+    if isolation not in ("process", "in-process", "thread", "auto"):
+        raise ValueError(f"isolation: expected 'process' (the default) or 'in-process', got {isolation!r}")
+    if isolation in ("process", "auto"):
+        spec = fn if isinstance(fn, str) else _worker_spec(fn)
+        extra = [p for p in sys.path if isinstance(p, str) and p and os.path.isdir(p)]
+        return ProcessCaller(spec, timeout=timeout, first_call_timeout=first_call_timeout, start_timeout=import_timeout, extra_path=extra)
     callable_fn = load_implementation(fn) if isinstance(fn, str) else fn
-    return ThreadCaller(callable_fn, timeout=timeout, first_call_timeout=first_call_timeout)
+    return InProcessCaller(callable_fn, timeout=timeout, first_call_timeout=first_call_timeout)
 
 
 def check(
@@ -258,7 +281,8 @@ def check(
     claims: bool = True,
     claim_examples: int = 15,
     claims_budget: float = 8.0,
-    isolation: Isolation = "auto",
+    isolation: Isolation = "process",
+    import_timeout: float = IMPORT_TIMEOUT,
     name: str | None = None,
     pinned: bool = True,
 ) -> ConformanceResult:
@@ -271,24 +295,31 @@ def check(
         examples: Hypothesis examples after the pinned edge cases.
         seed: Hypothesis seed (the run is deterministic for a given seed).
         timeout: per-call time limit in seconds; a call past it is reported as a hang.
-        first_call_timeout: time limit of the first call (lazy initialization, JIT compilation;
-            importing a spec string has its own limit of 120 s).
+        first_call_timeout: time limit of the first call (lazy initialization, JIT compilation).
         claims: also run the registered claims that use the target with ``fn`` in place.
         claim_examples: Hypothesis examples per claim.
         claims_budget: seconds after which the remaining claims are skipped (and listed).
-        isolation: ``thread`` (a callable, in-process), ``process`` (a worker process, killed on
-            a hang; needs an importable function), ``auto`` (process for a spec string).
+        isolation: ``process`` (the default): the implementation runs in a worker process that
+            is killed on a hang, whose output is captured (bounded; the last lines go into the
+            report), and which can neither patch the reference nor exit this process; a
+            callable must be importable by name (top level of a module).  ``in-process`` (old
+            name ``thread``): a thread of this process -- faster, but it *trusts the code*; use
+            it for your own functions only.
+        import_timeout: limit on importing the implementation in the worker, seconds (default
+            30); past it, ImplementationLoadError.
         name: how to call the implementation in the report.
         pinned: run the target's pinned edge cases before the search (off only to measure
             what the search finds by itself).
     Returns:
         A :class:`ConformanceResult`; ``bool(result)`` is ``result.conforms``.
     Raises:
-        KeyError: unknown target.  ImplementationLoadError: a spec string that cannot be loaded.
+        KeyError: unknown target.  ImplementationLoadError: an implementation that cannot be
+        loaded (or whose import passed ``import_timeout``).  ValueError: a callable the worker
+        cannot import by name under the default isolation.
     """
     t = get_target(target)
     t0 = time.perf_counter()
-    caller = _make_caller(fn, isolation, timeout, first_call_timeout)
+    caller = _make_caller(fn, isolation, timeout, first_call_timeout, import_timeout)
     if isinstance(caller, ProcessCaller):
         err = caller.start()
         if err is not None:
@@ -301,6 +332,7 @@ def check(
             _run_claims(t, caller, res, seed, claim_examples, claims_budget)
         _probe_invalid(t, caller, res)
     finally:
+        res.output = caller.output_tail()
         caller.close()
     if res.counterexample is not None:
         res.snippet = snippet(t, res.counterexample, fn)
