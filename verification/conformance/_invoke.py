@@ -12,44 +12,57 @@ implementation expects, calls it, and returns named numpy arrays:
 - ``"mutated:<name>"`` (a 1-element array) for each argument the implementation modified in
   place.
 
+Both :mod:`._worker` (isolated, the default) and :class:`.callers.InProcessCaller` call
+:func:`invoke`, so whatever it does holds under either isolation; the parent computes every
+expected value and verdict from the arrays it returns.
+
 Options (all plain data): ``inputs`` ("numpy" | "torch"), ``dtype`` ("float64" | "float32"),
 ``names`` and ``kinds`` (per positional argument: float | bool | mask | int | tokens | str |
 operator), ``kwargs`` (keyword arguments, converted like the positional ones, kinds in
-``kwarg_kinds``), ``grad`` as above.  Depends on numpy only; torch is imported when asked for.
+``kwarg_kinds``), ``grad`` as above.  Imported by the worker by path: numpy and the standard
+library only at module level (torch is imported inside where an option asks for it).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
-try:  # the package, or the bootstrapped worker that loads siblings by path
-    from ._calls import MatrixOperator, to_numpy
-except ImportError:  # pragma: no cover - exercised in the worker
-    import sys as _sys
+if __package__:
+    from . import _calls as _calls_module
+else:  # loaded by path in the worker, after its sibling ``_calls``
+    _calls_module = sys.modules["_conformance__calls"]
 
-    _c = _sys.modules.get("_conformance__calls")
-    if _c is None:
-        raise
-    MatrixOperator, to_numpy = _c.MatrixOperator, _c.to_numpy  # type: ignore[misc]
+_convert: Callable[[Any], NDArray[Any]] = _calls_module.to_numpy
+_Operator: type = _calls_module.MatrixOperator
 
-__all__ = ["invoke", "BadOutput", "InvokeError"]
+__all__ = ["BadOutput", "InvokeError", "invoke", "to_numpy"]
 
 
 class InvokeError(Exception):
     """The options or arguments cannot be delivered (a harness error, not the implementation's)."""
 
 
-class BadOutput(TypeError):
-    """The implementation returned something that is not a numeric array."""
+class BadOutput(Exception):
+    """The implementation returned something that is not a real numeric array."""
 
 
-def _convert(x: Any, kind: str, framework: str, dtype: str, requires_grad: bool = False) -> Any:
+def to_numpy(x: Any) -> NDArray[Any]:
+    """What an implementation returned as a numpy array (``_calls.to_numpy``); anything that
+    is not a real numeric array raises :class:`BadOutput`."""
+    try:
+        return _convert(x)
+    except Exception as exc:  # noqa: BLE001 - a strange result object is the implementation's failure
+        raise BadOutput(f"{type(exc).__name__}: {exc}") from None
+
+
+def _deliver(x: Any, kind: str, framework: str, dtype: str, requires_grad: bool = False) -> Any:
     if kind in ("str",) or x is None or isinstance(x, str):
         return x
-    if kind == "operator" or isinstance(x, MatrixOperator):
+    if kind == "operator" or isinstance(x, _Operator):
         return x
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
@@ -58,7 +71,7 @@ def _convert(x: Any, kind: str, framework: str, dtype: str, requires_grad: bool 
     if isinstance(x, (float, np.floating)):
         return float(x)
     if isinstance(x, (list, tuple)):
-        return type(x)(_convert(v, kind, framework, dtype) for v in x)
+        return type(x)(_deliver(v, kind, framework, dtype) for v in x)
     if not isinstance(x, np.ndarray):
         return x
     if framework == "numpy":
@@ -111,18 +124,14 @@ def invoke(fn: Callable[..., Any], args: tuple[Any, ...], options: Mapping[str, 
     wrt = [str(w) for w in grad.get("wrt", [])] if grad else []
     if wrt and framework != "torch":
         raise InvokeError("invoke: gradients need inputs='torch'")
-    call_args = [_convert(a, k, framework, dtype, requires_grad=n in wrt) for a, k, n in zip(args, kinds, names)]
+    call_args = [_deliver(a, k, framework, dtype, requires_grad=n in wrt) for a, k, n in zip(args, kinds, names)]
     kw_in = dict(options.get("kwargs") or {})
     kw_kinds = dict(options.get("kwarg_kinds") or {})
-    call_kwargs = {k: _convert(v, str(kw_kinds.get(k, "float")), framework, dtype) for k, v in kw_in.items()}
-    leaves = {n: a for n, a in zip(names, call_args) if n in wrt}
+    call_kwargs = {k: _deliver(v, str(kw_kinds.get(k, "float")), framework, dtype) for k, v in kw_in.items()}
+    leaves: dict[str, Any] = {n: a for n, a in zip(names, call_args) if n in wrt}
     before = [_snapshot(a) for a in call_args]
     out = fn(*call_args, **call_kwargs)
-    result: dict[str, NDArray[Any]] = {}
-    try:
-        result["value"] = to_numpy(out)
-    except Exception as exc:  # noqa: BLE001 - anything that is not numeric is the implementation's bad output
-        raise BadOutput(f"{type(exc).__name__}: {exc}") from None
+    result: dict[str, NDArray[Any]] = {"value": to_numpy(out)}
     for n, b, a in zip(names, before, call_args):
         if _changed(b, a):
             result[f"mutated:{n}"] = np.ones(1, dtype=bool)

@@ -9,6 +9,8 @@ function (``claim.uses``) with the implementation in its place, and reports the 
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -21,9 +23,8 @@ from numpy.typing import NDArray
 
 from ..registry import Impl, all_claims
 from ..runner import run_claim
-from ._calls import Case, copy_args
-from ._invoke import BadOutput, invoke
-from .callers import CallOutcome, Caller, ProcessCaller, ThreadCaller
+from ._calls import Case
+from .callers import IMPORT_TIMEOUT, CallOutcome, Caller, InProcessCaller, ProcessCaller
 from .loader import ImplementationLoadError, is_file_spec, load_implementation, split_spec
 from .targets import DRAWN, K, U32, Target, get_target
 from .targets._base import grad_bound_for
@@ -31,7 +32,7 @@ from .targets._base import grad_bound_for
 __all__ = ["ConformanceResult", "Verdict", "check", "assert_conforms", "evaluate", "snippet"]
 
 FloatArray = NDArray[np.float64]
-Isolation = Literal["auto", "thread", "process"]
+Isolation = Literal["process", "in-process", "thread", "auto"]
 
 
 @dataclass
@@ -201,12 +202,12 @@ def evaluate(target: Target, caller: Caller, case: Case, options: Options | None
     out = _call(caller, args, call_opts)
     if out.status != "ok" or out.value is None:
         what = {"raised": "raised", "bad-output": "returned something that is not a numeric array", "timeout": "hung",
-                "crashed": "crashed", "poisoned": "was not called"}.get(out.status, out.status)
-        return Verdict(False, out.status, f"the implementation {what}: {out.error}", expected=expected, traceback=out.traceback,
-                       ratio=math.inf, error=math.inf)
+                "crashed": "crashed", "poisoned": "was not called", "corrupted": "failed"}.get(out.status, out.status)
+        reason = out.error if out.status == "corrupted" else f"the implementation {what}: {out.error}"
+        return Verdict(False, out.status, reason, expected=expected, traceback=out.traceback, ratio=math.inf, error=math.inf)
     raw = out.value
     got = raw.astype(np.float64)
-    v = Verdict(True, "ok", expected=expected, got=got, got_dtype=str(raw.dtype), mutated=out.mutated)
+    v = Verdict(True, "ok", expected=expected, got=got, got_dtype=out.dtype or str(raw.dtype), mutated=out.mutated)
     if t.scalar or expected.ndim == 0:
         if got.size != 1:
             v.ok, v.kind, v.reason, v.ratio, v.error = False, "shape", f"wrong shape: expected a single number, got shape {got.shape}", math.inf, math.inf
@@ -316,44 +317,19 @@ class _Out:
     error: str = ""
     traceback: str = ""
     mutated: list[str] = field(default_factory=list)
+    dtype: str = ""
 
 
 def _call(caller: Caller, args: tuple[Any, ...], options: Mapping[str, Any]) -> _Out:
-    """One call through ``caller`` with ``invoke`` options (in-process callers run :func:`invoke`)."""
-    if isinstance(caller, _InvokeThreadCaller):
-        caller.options = dict(options)
-        o = caller.call(args)
-        arrays = caller.last_arrays if o.status == "ok" else {}
-        mutated = [k.split(":", 1)[1] for k in arrays if k.startswith("mutated:")]
-        return _Out(o.status, o.value, arrays, o.error, o.traceback, mutated)
-    plain = set(options) <= {"inputs", "dtype", "names", "kinds"} and options.get("inputs", "numpy") == "numpy" and options.get("dtype", "float64") == "float64"
-    if not plain:
-        return _Out("raised", error="this worker process cannot deliver torch inputs, float32, keyword arguments or gradients yet; use isolation='thread'")
-    o = caller.call(args)
-    return _Out(o.status, o.value, {"value": o.value} if o.value is not None else {}, o.error, o.traceback, list(o.mutated))
-
-
-class _InvokeThreadCaller(ThreadCaller):
-    """The in-process caller, calling the implementation through :func:`invoke` (options set per call)."""
-
-    def __init__(self, fn: Callable[..., Any], timeout: float = 5.0, first_call_timeout: float = 10.0) -> None:
-        super().__init__(fn, timeout=timeout, first_call_timeout=first_call_timeout)
-        self.options: dict[str, Any] = {}
-        self.last_arrays: dict[str, NDArray[Any]] = {}
-
-    def _run(self, args: tuple[Any, ...]) -> CallOutcome:
-        given = copy_args(args)
-        t0 = time.perf_counter()
-        try:
-            arrays = invoke(self.fn, given, self.options)
-        except BadOutput as exc:
-            return CallOutcome("bad-output", error=str(exc), seconds=time.perf_counter() - t0)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt in user code are results too
-            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            return CallOutcome("raised", error=f"{type(exc).__name__}: {exc}", traceback="".join(tb[-4:]), seconds=time.perf_counter() - t0)
-        self.last_arrays = arrays
-        mutated = [k.split(":", 1)[1] for k in arrays if k.startswith("mutated:")]
-        return CallOutcome("ok", value=arrays["value"], seconds=time.perf_counter() - t0, mutated=mutated)
+    """One call through ``caller`` with ``invoke`` options; in-place changes seen by the caller
+    (numpy arguments) and by ``invoke`` (the tensors it built) are merged."""
+    o: CallOutcome = caller.call(args, dict(options))
+    arrays = dict(o.arrays) if o.status == "ok" else {}
+    names = list(options.get("names") or [])
+    seen = [names[int(m.split()[-1])] if m.startswith("argument ") and m.split()[-1].isdigit() and int(m.split()[-1]) < len(names) else m
+            for m in o.mutated]
+    mutated = sorted(set(seen) | {k.split(":", 1)[1] for k in arrays if k.startswith("mutated:")})
+    return _Out(o.status, o.value, arrays, o.error, o.traceback, mutated, o.dtype)
 
 
 class _Mismatch(AssertionError):
@@ -395,6 +371,7 @@ class ConformanceResult:
     allowed: list[str] = field(default_factory=list)
     wrt: str = ""
     cotangent: Any = None
+    output: str = ""
 
     def __bool__(self) -> bool:
         return self.conforms
@@ -439,6 +416,8 @@ class ConformanceResult:
             lines.append(f"  claims not run (time budget): {', '.join(self.claims_not_run)}")
         for note in self.notes:
             lines.append(f"  note:      {note}")
+        if self.output:
+            lines.append("  output:    (the implementation's stdout and stderr, captured in the worker) " + self.output.replace("\n", "\n             "))
         if not self.conforms and self.snippet:
             lines.append("  reproduce (paste into python):")
             lines.extend("    " + s for s in self.snippet.splitlines())
@@ -462,7 +441,7 @@ class ConformanceResult:
             "snippet": self.snippet, "seed": self.seed, "options": self.options, "conventions": {k: str(v) for k, v in self.conventions.items()},
             "conforms_under": None if self.conforms_under is None else {k: str(v) for k, v in self.conforms_under.items()},
             "formula_ok": self.formula_ok, "clauses": self.clause_status, "failing_clauses": self.failing_clauses, "allowed": self.allowed,
-            "wrt": self.wrt,
+            "wrt": self.wrt, "output": self.output,
         }
 
 
@@ -556,16 +535,34 @@ def _name(fn: Callable[..., Any] | str) -> str:
     return f"{mod}:{qual}"
 
 
-def _make_caller(fn: Callable[..., Any] | str, isolation: Isolation, timeout: float, first_call_timeout: float) -> Caller:
-    if isolation == "process" or (isolation == "auto" and isinstance(fn, str)):
-        if not isinstance(fn, str):
-            mod, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
-            if not mod or "<" in qual or mod == "__main__":
-                raise ValueError("isolation='process' needs an importable function or a 'module:function' spec")
-            fn = f"{mod}:{qual}"
-        return ProcessCaller(fn, timeout=timeout, first_call_timeout=first_call_timeout)
+def _worker_spec(fn: Callable[..., Any]) -> str:
+    """``module:qualname`` (or ``file.py:qualname``) under which a worker can import ``fn``."""
+    mod, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    how = ("check() runs the implementation in a worker process by default, which imports it by name; "
+           "pass a 'module:function' spec, define the function at the top level of an importable module, or pass "
+           "isolation='in-process' to run it in this process (which trusts the code)")
+    if not mod or not qual or "<" in qual or mod == "__main__":
+        raise ValueError(f"fn: {mod}.{qual or fn!r} cannot be imported by name ({how})")
+    module = sys.modules.get(mod)
+    spec = getattr(module, "__spec__", None)
+    file = getattr(module, "__file__", None)
+    if spec is not None and getattr(spec, "name", None) == mod and not mod.startswith("_conformance_impl_"):
+        return f"{mod}:{qual}"
+    if isinstance(file, str) and file.endswith(".py"):
+        return f"{file}:{qual}"
+    raise ValueError(f"fn: module {mod!r} of {qual} cannot be imported by name ({how})")
+
+
+def _make_caller(fn: Callable[..., Any] | str, isolation: Isolation, timeout: float, first_call_timeout: float,
+                 import_timeout: float = IMPORT_TIMEOUT) -> Caller:
+    if isolation not in ("process", "in-process", "thread", "auto"):
+        raise ValueError(f"isolation: expected 'process' (the default) or 'in-process', got {isolation!r}")
+    if isolation in ("process", "auto"):
+        spec = fn if isinstance(fn, str) else _worker_spec(fn)
+        extra = [p for p in sys.path if isinstance(p, str) and p and os.path.isdir(p)]
+        return ProcessCaller(spec, timeout=timeout, first_call_timeout=first_call_timeout, start_timeout=import_timeout, extra_path=extra)
     callable_fn = load_implementation(fn) if isinstance(fn, str) else fn
-    return _InvokeThreadCaller(callable_fn, timeout=timeout, first_call_timeout=first_call_timeout)
+    return InProcessCaller(callable_fn, timeout=timeout, first_call_timeout=first_call_timeout)
 
 
 def check(
@@ -579,7 +576,8 @@ def check(
     claims: bool = True,
     claim_examples: int = 15,
     claims_budget: float = 8.0,
-    isolation: Isolation = "auto",
+    isolation: Isolation = "process",
+    import_timeout: float = IMPORT_TIMEOUT,
     name: str | None = None,
     pinned: bool = True,
     inputs: str = "numpy",
@@ -599,13 +597,18 @@ def check(
         examples: Hypothesis examples after the pinned edge cases.
         seed: Hypothesis seed (the run is deterministic for a given seed).
         timeout: per-call time limit in seconds; a call past it is reported as a hang.
-        first_call_timeout: time limit of the first call (lazy initialization, JIT compilation;
-            importing a spec string has its own limit of 120 s).
+        first_call_timeout: time limit of the first call (lazy initialization, JIT compilation).
         claims: also run the registered claims that use the target with ``fn`` in place.
         claim_examples: Hypothesis examples per claim.
         claims_budget: seconds after which the remaining claims are skipped (and listed).
-        isolation: ``thread`` (a callable, in-process), ``process`` (a worker process, killed on
-            a hang; needs an importable function), ``auto`` (process for a spec string).
+        isolation: ``process`` (the default): the implementation runs in a worker process that
+            is killed on a hang, whose output is captured (bounded; the last lines go into the
+            report), and which can neither patch the reference nor exit this process; a
+            callable must be importable by name (top level of a module).  ``in-process`` (old
+            name ``thread``): a thread of this process -- faster, but it *trusts the code*; use
+            it for your own functions only.
+        import_timeout: limit on importing the implementation in the worker, seconds (default
+            30); past it, ImplementationLoadError.
         name: how to call the implementation in the report.
         pinned: run the target's pinned edge cases before the search (off only to measure
             what the search finds by itself).
@@ -622,8 +625,9 @@ def check(
     Returns:
         A :class:`ConformanceResult`; ``bool(result)`` is ``result.conforms``.
     Raises:
-        KeyError: unknown target.  ValueError: an unknown convention, clause or option.
-        ImplementationLoadError: a spec string that cannot be loaded.
+        KeyError: unknown target.  ImplementationLoadError: an implementation that cannot be
+        loaded (or whose import passed ``import_timeout``).  ValueError: a callable the worker
+        cannot import by name under the default isolation; an unknown convention, clause or option.
     """
     t = get_target(target)
     if grad:
@@ -643,7 +647,7 @@ def check(
     conv = resolve_conventions(t, fix)
     opts = Options(inputs, dtype, grad, mask, conv, frozenset(allow))
     t0 = time.perf_counter()
-    caller = _make_caller(fn, isolation, timeout, first_call_timeout)
+    caller = _make_caller(fn, isolation, timeout, first_call_timeout, import_timeout)
     if isinstance(caller, ProcessCaller):
         err = caller.start()
         if err is not None:
@@ -662,6 +666,7 @@ def check(
                              + ", ".join(f"{k}={v}" for k, v in conv.items() if k not in t.params and v != t.convention(k).default))
         _probe_invalid(t, caller, res, opts)
     finally:
+        res.output = caller.output_tail()
         caller.close()
     if res.counterexample is not None:
         res.snippet = snippet(t, res.counterexample, fn, opts, res.cotangent)

@@ -566,8 +566,8 @@ def _ppo_clip_detached(logp_new: Any, logp_old: Any, advantages: Any, epsilon: f
     fix={"layout": "[T,N]"})
 def _gae_flat(rewards: Any, values: Any, next_values: Any, terminated: Any, truncated: Any, gamma: float, lam: float) -> Any:
     shape = np.shape(rewards)
-    flat = [np.asarray(x).reshape(-1, order="F") for x in (rewards, values, next_values, terminated, truncated)]
-    return reference.gae(*flat, gamma, lam).reshape(shape, order="F")
+    r, v, nv, te, tr = (np.asarray(x).reshape(-1, order="F") for x in (rewards, values, next_values, terminated, truncated))
+    return reference.gae(r, v, nv, te, tr, gamma, lam).reshape(shape, order="F")
 
 
 @_w("returns", "time-on-axis-1", "a [T, N] batch read as [N, T]: discounts across environments instead of time", fix={"layout": "[T,N]"})
