@@ -126,6 +126,9 @@ def prepare(t: Target, case: Case, opts: Options, garbage_seed: int = 0) -> Case
             continue
         pad = np.broadcast_to(m.reshape(m.shape + (1,) * (x.ndim - m.ndim)), x.shape)
         real = x[pad]
+        real = real[np.isfinite(real)]  # a −inf logit is a real entry, not a range to draw from
+        if real.size == 0:
+            continue
         lo, hi = float(real.min()), float(real.max())
         x[~pad] = rng.uniform(lo, hi, size=int((~pad).sum())) if hi > lo else lo
         inputs[i.name] = x

@@ -19,8 +19,11 @@ to, e.g. ``targets/rollouts.py``) plus its reference function, strategy and clai
   aggregation of a scalar loss (``"token_mean"``, …), so the reduction itself is under test.
 - **conventions** (:class:`Convention`): where correct libraries differ.  A convention named
   like a parameter (``gamma``, ``ddof``) pins that input when fixed (``--fix gamma=1``); any
-  other name (``layout``, ``done``, ``holes``) is a target-level choice that the target's
-  ``strategy_for`` / ``call_form`` / ``convention_kwargs`` hooks read.  On failure the harness
+  other name (``layout``, ``done``, ``reduction``) is a target-level choice that the target's
+  hooks read: ``strategy_for`` (what the search draws), ``call_form`` (what the implementation
+  receives), ``convention_kwargs`` (reference keyword arguments), ``expected_for`` and
+  ``bound_for`` (the expected output and its tolerance when the convention changes what is
+  computed, e.g. a masked-mean reduction).  On failure the harness
   retries the documented alternatives and reports "conforms under convention X".
 - **clauses** (:class:`Clause`): the named edge cases (ASCII ids).  ``where(inputs)`` says where
   a clause applies: ``True``/``False`` for the whole case or a boolean array shaped like the
