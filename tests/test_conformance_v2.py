@@ -17,7 +17,7 @@ from verification.conformance._invoke import invoke
 from verification.conformance.harness import Options, prepare
 from verification.conformance.wrong import family
 
-FAST: dict[str, Any] = {"examples": 60, "claims": False, "isolation": "thread"}
+FAST: dict[str, Any] = {"examples": 60, "claims": False, "isolation": "in-process"}
 #: module:function -> (target, options): the library-style implementations (imported by name, as `diff` would)
 CASES: dict[str, tuple[str, dict[str, Any]]] = importlib.import_module("tests.library_style").CASES
 
