@@ -48,6 +48,7 @@ from ._base import (
     normwise_grad_bound,
 )
 from . import rollouts, ppo_trpo, baselines, preference, token  # noqa: F401,E402  (registration order)
+from . import practice  # noqa: F401,E402  (SPEC §17: the practice targets, after the source's)
 
 __all__ = [
     "DRAWN", "K", "TARGETS", "TINY32", "U32", "Bound", "CanonicalCall", "Clause", "Convention", "Input", "Target",
