@@ -30,7 +30,8 @@ from verification.conformance.targets import K, U32
 from verification.conformance.wrong import Wrong, family
 
 ROOT = Path(__file__).resolve().parent.parent
-WRONG = [w for t in TARGETS for w in family(t)]
+#: §17's practice targets have their own suite (tests/test_practice_conformance.py: clauses and claims named)
+WRONG = [w for t in TARGETS if not get_target(t).section.startswith("§17") for w in family(t)]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,7 +43,7 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def test_target_table_is_complete() -> None:
-    names = [t.name for t in targets()]
+    names = [t.name for t in targets() if not t.section.startswith("§17")]  # §17: tests/test_practice_conformance.py
     assert names == ["returns", "td_residuals", "gae", "ppo_clip", "kl_beta_update", "natural_step", "conjugate_gradient",
                      "min_variance_baseline", "bt_loss", "dpo_loss", "kl_rewards"]
     for t in targets():

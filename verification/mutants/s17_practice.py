@@ -368,3 +368,85 @@ register_mutant(Mutant("adaptive-kl-no-clip", "the proportional error not clippe
 register_mutant(Mutant("adaptive-kl-sign-flipped", "β lowered when the KL is above its target",
                        ("PR-ADAPTIVE-KL", "PR-TORCH-TWINS"), {"adaptive_kl_update": _akl_sign}))
 
+
+
+# ------------------------------------------------------- more members (four per family at least)
+
+
+def _lp_log_softmax_eps(logits: Any, tokens: Any, temperature: float = 1.0) -> np.ndarray:
+    z = _f(logits) / temperature
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    p = p / p.sum(axis=-1, keepdims=True)
+    out: np.ndarray = np.log(np.take_along_axis(p, np.asarray(tokens)[..., None], axis=-1)[..., 0] + 1e-10)  # log(p + 1e-10)
+    return out
+
+
+def _lp_shifted(logits: Any, tokens: Any, temperature: float = 1.0) -> np.ndarray:
+    z = np.roll(_f(logits), 1, axis=1)  # reads the logits of the previous position (the causal-LM off-by-one)
+    return P.token_logprobs(z, tokens, temperature)
+
+
+def _ent_mixed_temperature(logits: Any, temperature: float = 1.0) -> np.ndarray:
+    z = _f(logits)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.exp(z - z.max(axis=-1, keepdims=True))
+        p = p / p.sum(axis=-1, keepdims=True)  # p without τ, log p with it
+        lp = z / temperature - np.log(np.exp(z / temperature - (z / temperature).max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)) - (z / temperature).max(axis=-1, keepdims=True)
+        out: np.ndarray = -np.where(p > 0, p * np.where(np.isfinite(lp), lp, 0.0), 0.0).sum(axis=-1)
+    return out
+
+
+def _wh_no_eps(x: Any, mask: Any, shift_mean: bool = True, ddof: int = 1, eps: float = 1e-8, **kw: Any) -> np.ndarray:
+    return P.masked_whiten(x, mask, shift_mean, ddof, 0.0, **kw)  # eps dropped
+
+
+def _ga_singleton_nan(rewards: Any, group_size: int, scale: str = "group", eps: float = 1e-6, **kw: Any) -> np.ndarray:
+    if group_size == 1 and scale != "none":
+        return np.full(_f(rewards).shape, np.nan)  # torch.std of one element
+    return P.group_advantages(rewards, group_size, scale, eps, **kw)
+
+
+def _rloo_global(rewards: Any, group_size: int) -> np.ndarray:
+    r = _f(rewards)
+    out: np.ndarray = r - (r.sum() - r) / (r.size - 1)  # leave-one-out over the whole batch, not the group
+    return out
+
+
+def _rloo_strided(rewards: Any, group_size: int) -> np.ndarray:
+    r = _f(rewards)
+    k = r.size // group_size
+    out: np.ndarray = P.rloo_advantages(r.reshape(group_size, k).T.reshape(-1), group_size).reshape(k, group_size).T.reshape(-1)
+    return out  # groups taken as strided rows (i mod k) instead of consecutive runs
+
+
+def _gae_no_lambda(rewards: Any, values: Any, mask: Any, gamma: float = 1.0, lam: float = 0.95, *, holes: str = "skip") -> np.ndarray:
+    return P.masked_gae(rewards, values, mask, gamma, 1.0, holes=holes)  # λ ignored
+
+
+def _akl_clip_01(beta: float, kl: float, target: float, horizon: float, n_steps: float) -> float:
+    e = min(max(kl / target - 1.0, -0.1), 0.1)
+    return float(beta * (1.0 + e * n_steps / horizon))
+
+
+def _akl_no_minus_one(beta: float, kl: float, target: float, horizon: float, n_steps: float) -> float:
+    e = min(max(kl / target, -0.2), 0.2)  # the ratio itself, not its excess over 1
+    return float(beta * (1.0 + e * n_steps / horizon))
+
+
+register_mutant(Mutant("logprobs-log-softmax-eps", "log(softmax + 1e-10): wrong for tokens of probability below ~1e-8",
+                       ("PR-LOGPROB-TEMP",), {"token_logprobs": _lp_log_softmax_eps}))
+register_mutant(Mutant("logprobs-shifted-position", "reads the logits of the previous position (causal-LM off-by-one)",
+                       ("PR-LOGPROB-TEMP",), {"token_logprobs": _lp_shifted}))
+register_mutant(Mutant("entropy-mixed-temperature", "p from the raw logits, log p from logits / τ",
+                       ("PR-ENTROPY-BOUNDS",), {"token_entropy": _ent_mixed_temperature}))
+register_mutant(Mutant("whiten-eps-dropped", "divides by σ without eps", ("PR-WHITEN",), {"masked_whiten": _wh_no_eps}))
+register_mutant(Mutant("group-singleton-nan", "a singleton group's std is NaN (torch.std of one element)",
+                       ("PR-GROUP-ADV",), {"group_advantages": _ga_singleton_nan}))
+register_mutant(Mutant("rloo-batch-baseline", "leave-one-out over the whole batch instead of the group",
+                       ("PR-RLOO-LOO",), {"rloo_advantages": _rloo_global}))
+register_mutant(Mutant("rloo-strided-groups", "groups taken as strided rows instead of consecutive runs",
+                       ("PR-RLOO-LOO",), {"rloo_advantages": _rloo_strided}))
+register_mutant(Mutant("gae-lambda-ignored", "token GAE with λ = 1 whatever lam says", ("PR-GAE-MASKED",), {"practice_masked_gae": _gae_no_lambda}))
+register_mutant(Mutant("adaptive-kl-clip-0.1", "the proportional error clipped at ±0.1", ("PR-ADAPTIVE-KL",), {"adaptive_kl_update": _akl_clip_01}))
+register_mutant(Mutant("adaptive-kl-ratio-not-excess", "clip(kl/target) instead of clip(kl/target − 1)",
+                       ("PR-ADAPTIVE-KL",), {"adaptive_kl_update": _akl_no_minus_one}))

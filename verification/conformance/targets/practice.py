@@ -826,3 +826,17 @@ def _pref_detached(pc: Any, pr: Any, rc: Any, rr: Any, beta: float, kind: str, l
     from verification.conformance import examples_practice as ex
 
     return ex.preference_loss(pc, pr.detach(), rc, rr, beta, kind, label_smoothing)
+
+
+@_grad_wrong("masked_gae", "values-detached", "advantages computed from detached values: right values, no gradient to the critic's V")
+def _mgae_values_detached(rewards: Any, values: Any, mask: Any, gamma: float, lam: float) -> Any:
+    from verification.conformance import examples_practice as ex
+
+    return ex.masked_gae(rewards, values.detach(), mask, gamma, lam)
+
+
+@_grad_wrong("token_logprobs", "logits-detached", "log-probs of detached logits: right values, no gradient to the model")
+def _lp_detached(logits: Any, tokens: Any, temperature: float) -> Any:
+    from verification.conformance import examples_practice as ex
+
+    return ex.token_logprobs(logits.detach(), tokens, temperature)
