@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from ..registry import Impl, all_claims
 from ..runner import run_claim
 from ._calls import Case
-from .callers import IMPORT_TIMEOUT, CallOutcome, Caller, InProcessCaller, ProcessCaller
+from .callers import IMPORT_TIMEOUT, WORKER_ENV, CallOutcome, Caller, InProcessCaller, ProcessCaller
 from .loader import ImplementationLoadError, is_file_spec, load_implementation, split_spec
 from .targets import K, U32, Target, get_target
 
@@ -246,13 +246,15 @@ def _worker_spec(fn: Callable[..., Any]) -> str:
     how = ("check() runs the implementation in a worker process by default, which imports it by name; "
            "pass a 'module:function' spec, define the function at the top level of an importable module, or pass "
            "isolation='in-process' to run it in this process (which trusts the code)")
-    if not mod or not qual or "<" in qual or mod == "__main__":
+    if not mod or not qual or "<" in qual:
         raise ValueError(f"fn: {mod}.{qual or fn!r} cannot be imported by name ({how})")
     module = sys.modules.get(mod)
     spec = getattr(module, "__spec__", None)
     file = getattr(module, "__file__", None)
-    if spec is not None and getattr(spec, "name", None) == mod and not mod.startswith("_conformance_impl_"):
+    if mod != "__main__" and spec is not None and getattr(spec, "name", None) == mod and not mod.startswith("_conformance_impl_"):
         return f"{mod}:{qual}"
+    # A script's own function (or a module loaded from a file): the worker loads the file under
+    # another name, so the script's ``if __name__ == "__main__":`` block does not run there.
     if isinstance(file, str) and file.endswith(".py"):
         return f"{file}:{qual}"
     raise ValueError(f"fn: module {mod!r} of {qual} cannot be imported by name ({how})")
@@ -317,6 +319,9 @@ def check(
         loaded (or whose import passed ``import_timeout``).  ValueError: a callable the worker
         cannot import by name under the default isolation.
     """
+    if os.environ.get(WORKER_ENV):
+        raise RuntimeError("check() was called while a conformance worker imported the implementation: "
+                           "put the script's calls to check() under `if __name__ == \"__main__\":`")
     t = get_target(target)
     t0 = time.perf_counter()
     caller = _make_caller(fn, isolation, timeout, first_call_timeout, import_timeout)
