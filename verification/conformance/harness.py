@@ -105,6 +105,10 @@ def evaluate(target: Target, caller: Caller, case: Case) -> Verdict:
     return v
 
 
+#: Verdict kinds about the value returned (the others: the call itself failed).
+VALUE_FAILURES = ("mismatch", "non-finite", "shape")
+
+
 class _Mismatch(AssertionError):
     pass
 
@@ -136,6 +140,8 @@ class ConformanceResult:
     seed: int = 0
     traceback: str = ""
     output: str = ""
+    kind: str = ""
+    claims_run: bool = True
 
     def __bool__(self) -> bool:
         return self.conforms
@@ -146,9 +152,12 @@ class ConformanceResult:
         head = f"{self.target}: {'CONFORMS' if self.conforms else 'DOES NOT CONFORM'}  (implementation {self.implementation}; SPEC.md {t.section} and §13)"
         lines = [head, f"  target:    {self.target}{t.signature}: {t.meaning}"]
         if self.conforms:
+            worst = (f" (|got − expected| = {self.max_error:.3e}, tolerance {self.tolerance:.3e} at index {self.index})"
+                     if self.index is not None and self.error_ratio > 0 else "")
             lines.append(f"  checked:   {self.examples} inputs (seed {self.seed}) in {self.seconds:.1f} s; largest error/tolerance {self.error_ratio:.2g}"
-                         + (f"; computes in {self.got_dtype}" if self.got_dtype else ""))
-            lines.append(f"  claims:    {', '.join(self.claims_checked) or '(no registered claim uses ' + t.reference_name + ' yet)'} hold with it in place")
+                         + worst + (f"; computes in {self.got_dtype}" if self.got_dtype else ""))
+            if self.claims_run:
+                lines.append(f"  claims:    {', '.join(self.claims_checked) or '(no registered claim uses ' + t.reference_name + ' yet)'} hold with it in place")
         else:
             lines.append(f"  reason:    {self.reason}")
             if self.expected is not None:
@@ -162,8 +171,9 @@ class ConformanceResult:
             if self.traceback:
                 lines.append("  traceback: " + self.traceback.strip().replace("\n", "\n             "))
             lines.append(f"  found by:  {self.found_by} ({self.examples} inputs tried, seed {self.seed}, {self.seconds:.1f} s)")
-            broken = ", ".join(self.claims_broken) if self.claims_broken else "none of " + (", ".join(self.claims_checked) or "(no registered claim uses " + t.reference_name + " yet)")
-            lines.append(f"  claims broken: {broken}")
+            if self.claims_run and self.kind in VALUE_FAILURES:  # a call that raised or hung broke no claim
+                broken = ", ".join(self.claims_broken) if self.claims_broken else "none of " + (", ".join(self.claims_checked) or "(no registered claim uses " + t.reference_name + " yet)")
+                lines.append(f"  claims broken: {broken}")
         if self.claims_not_run:
             lines.append(f"  claims not run (time budget): {', '.join(self.claims_not_run)}")
         for note in self.notes:
@@ -190,7 +200,7 @@ class ConformanceResult:
             "index": None if self.index is None else list(self.index),
             "claims_broken": self.claims_broken, "claims_checked": self.claims_checked, "claims_not_run": self.claims_not_run,
             "examples": self.examples, "seconds": self.seconds, "found_by": self.found_by, "notes": self.notes,
-            "snippet": self.snippet, "seed": self.seed, "output": self.output,
+            "snippet": self.snippet, "seed": self.seed, "output": self.output, "kind": self.kind,
         }
 
 
@@ -330,10 +340,13 @@ def check(
         if err is not None:
             caller.close()
             raise ImplementationLoadError(err)
-    res = ConformanceResult(t.name, name or _name(fn), True, seed=seed)
+    res = ConformanceResult(t.name, name or _name(fn), True, seed=seed, claims_run=claims)
     try:
         _search(t, caller, res, examples, seed, pinned)
-        if claims:
+        if claims and res.kind not in ("", *VALUE_FAILURES):
+            res.claims_run = False
+            res.notes.append("claims not run: the implementation failed the call itself, not a value")
+        elif claims:
             _run_claims(t, caller, res, seed, claim_examples, claims_budget)
         _probe_invalid(t, caller, res)
     finally:
@@ -350,7 +363,7 @@ def _fail(res: ConformanceResult, case: Case, v: Verdict, found_by: str) -> None
     res.reason, res.counterexample, res.found_by = v.reason, case, found_by
     res.expected, res.got, res.got_dtype = v.expected, v.got, v.got_dtype
     res.max_error, res.tolerance, res.error_ratio, res.index = v.error, v.allowed, v.ratio, v.index
-    res.traceback = v.traceback
+    res.traceback, res.kind = v.traceback, v.kind
 
 
 def _search(t: Target, caller: Caller, res: ConformanceResult, n_examples: int, seed: int, use_pinned: bool = True) -> None:
@@ -367,7 +380,8 @@ def _search(t: Target, caller: Caller, res: ConformanceResult, n_examples: int, 
         if v.kind in ("timeout", "crashed") and state["hang"] is None:
             state["hang"] = (case, v)
         if v.ok:
-            state["worst"] = max(state["worst"], v.ratio)
+            if v.ratio > state["worst"]:
+                state["worst"], state["worst_v"] = v.ratio, v
             hyp_target(float(min(v.ratio, 1e12)), label="error/tolerance")
             return
         state["last"] = (case, v)
@@ -392,8 +406,9 @@ def _search(t: Target, caller: Caller, res: ConformanceResult, n_examples: int, 
         _fail(res, case, v, how)
     res.examples = state["n"]
     res.got_dtype = res.got_dtype or state["dtype"]
-    if res.conforms:
-        res.error_ratio = state["worst"]
+    if res.conforms and state.get("worst_v") is not None:
+        w = state["worst_v"]  # error, tolerance and their ratio, all at the same index
+        res.error_ratio, res.max_error, res.tolerance, res.index = w.ratio, w.error, w.allowed, w.index
     if state["mutated"]:
         res.notes.append(f"the implementation modifies its input arrays in place ({', '.join(sorted(state['mutated']))}); the harness passes copies")
 
@@ -430,6 +445,7 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
                 continue
             found.setdefault("case", (case, v))
             if v.kind not in ("mismatch", "non-finite"):
+                found["call_failed"] = True
                 raise _ImplementationFailed(v.reason)
             outs.append(v.got)
         return place(outs)
@@ -442,10 +458,12 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
             res.claims_not_run.append(c.id)
             continue
         found_before = "case" in found
+        found.pop("call_failed", None)
         r = run_claim(c, profile="quick", seed=seed, impl=impl, max_examples=claim_examples)
         checked.append(c.id)
         if not r.passed:
-            res.claims_broken.append(c.id)
+            if not found.get("call_failed"):  # the implementation raised or hung: it broke the call, not the claim
+                res.claims_broken.append(c.id)
             if res.conforms and "case" in found and not found_before:
                 case, v = found["case"]
                 _fail(res, case, v, f"checking claim {c.id} (not shrunk)")
