@@ -193,7 +193,7 @@ class OutputBuffer:
                 if len(self._tail) > self.limit:
                     del self._tail[: len(self._tail) - self.limit]
 
-    def tail(self, lines: int = 20, width: int = 300) -> str:
+    def tail(self, lines: int = 8, width: int = 160) -> str:
         """The last ``lines`` lines (each cut to ``width`` characters), with what was dropped."""
         with self._lock:
             total, data = self.total, bytes(self._tail)
