@@ -234,7 +234,7 @@ def test_bench_diff_times_every_listed_target(monkeypatch: pytest.MonkeyPatch, c
         calls.append(cmd)
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(bench_diff.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)  # the module bench_diff calls
     assert main(["bench", "diff", "--runs", "2"]) == 0
     out = capsys.readouterr().out
     for t in targets():
