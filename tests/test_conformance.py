@@ -19,17 +19,29 @@ from verification.conformance import (
     Case,
     MatrixOperator,
     TARGETS,
-    assert_conforms,
-    check,
+    ConformanceResult,
     get_target,
     strategy,
     targets,
 )
+from verification.conformance import assert_conforms as _assert_conforms
+from verification.conformance import check as _check
 from verification.conformance.examples import FLOAT32
 from verification.conformance.targets import K, U32
 from verification.conformance.wrong import Wrong, family
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def check(*args: Any, **kwargs: Any) -> ConformanceResult:
+    """Our own implementations (trusted), so in-process for speed; the default worker isolation
+    has its own tests (test_conformance_harness.py, test_hostile.py)."""
+    return _check(*args, isolation="in-process", **kwargs)
+
+
+def assert_conforms(*args: Any, **kwargs: Any) -> ConformanceResult:
+    return _assert_conforms(*args, isolation="in-process", **kwargs)
+
 #: §17's practice targets have their own suite (tests/test_practice_conformance.py: clauses and claims named)
 WRONG = [w for t in TARGETS if not get_target(t).section.startswith("§17") for w in family(t)]
 

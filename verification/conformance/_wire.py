@@ -59,7 +59,7 @@ class _Encoder:
         name = a.dtype.name
         if name not in DTYPES:
             raise WireError(f"dtype {a.dtype} cannot travel (allowed: {', '.join(sorted(DTYPES))})")
-        self.arrays.append(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")))
+        self.arrays.append(np.array(a, dtype=a.dtype.newbyteorder("<"), order="C"))  # keeps 0-d arrays 0-d
         return {"$": "array", "i": len(self.arrays) - 1}
 
     def value(self, x: Any, depth: int = 0) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import traceback
 from types import ModuleType
@@ -98,7 +99,16 @@ def _reply(wire: ModuleType, out: IO[bytes], msg: dict[str, Any]) -> None:
                                "meta": {"status": "bad-output"}})
 
 
+def _watch_parent(parent: int) -> None:
+    """End the worker when the harness is gone (a hung call would otherwise outlive it)."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def main() -> None:
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="conformance-watchdog", daemon=True).start()
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)

@@ -46,6 +46,9 @@ Status = Literal["ok", "raised", "bad-output", "timeout", "crashed", "corrupted"
 
 #: Default limit on importing an implementation in the worker, seconds.
 IMPORT_TIMEOUT = 30.0
+#: Set in the worker's environment (``check()`` refuses to run there: a script without a
+#: ``__main__`` guard would otherwise start workers without end).
+WORKER_ENV = "VERIFICATION_CONFORMANCE_WORKER"
 
 
 @dataclass
@@ -190,7 +193,7 @@ class OutputBuffer:
                 if len(self._tail) > self.limit:
                     del self._tail[: len(self._tail) - self.limit]
 
-    def tail(self, lines: int = 20, width: int = 300) -> str:
+    def tail(self, lines: int = 8, width: int = 160) -> str:
         """The last ``lines`` lines (each cut to ``width`` characters), with what was dropped."""
         with self._lock:
             total, data = self.total, bytes(self._tail)
@@ -250,6 +253,7 @@ class ProcessCaller(Caller):
         # pools woken for each small op cost milliseconds per call on small machines.
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env.setdefault(var, "1")
+        env[WORKER_ENV] = "1"
         self._proc = subprocess.Popen(
             [sys.executable, "-c", BOOTSTRAP, self.spec],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from ..registry import Impl, all_claims
 from ..runner import run_claim
 from ._calls import Case
-from .callers import IMPORT_TIMEOUT, CallOutcome, Caller, InProcessCaller, ProcessCaller
+from .callers import IMPORT_TIMEOUT, WORKER_ENV, CallOutcome, Caller, InProcessCaller, ProcessCaller
 from .loader import ImplementationLoadError, is_file_spec, load_implementation, split_spec
 from .targets import DRAWN, K, U32, Target, get_target
 from .targets._base import grad_bound_for
@@ -73,7 +73,11 @@ class Options:
     conventions: Mapping[str, Any] = field(default_factory=dict)
     allow: frozenset[str] = frozenset()
 
-    def describe(self) -> str:
+    def describe(self, target: Target | None = None) -> str:
+        """The run's options in one line; empty when every one is the default (numpy float64 inputs, values only, the defaults of ``target``'s conventions)."""
+        if target is not None and (self.inputs, self.dtype, self.grad, self.mask) == ("numpy", "float64", False, "bool") \
+                and all(self.conventions.get(c.name, c.default) == c.default for c in target.conventions):
+            return ""
         parts = [f"inputs={self.inputs}", f"dtype={self.dtype}"] + (["grad"] if self.grad else []) + ([f"mask={self.mask}"] if self.mask != "bool" else [])
         conv = ", ".join(f"{k}={v}" for k, v in self.conventions.items() if v != DRAWN)
         return " ".join(parts) + (f"; conventions {conv}" if conv else "")
@@ -341,6 +345,10 @@ def _call(caller: Caller, args: tuple[Any, ...], options: Mapping[str, Any]) -> 
     return _Out(o.status, o.value, arrays, o.error, o.traceback, mutated, o.dtype)
 
 
+#: Verdict kinds about the value returned (the others: the call itself failed).
+VALUE_FAILURES = ("mismatch", "non-finite", "shape")
+
+
 class _Mismatch(AssertionError):
     pass
 
@@ -380,8 +388,9 @@ class ConformanceResult:
     allowed: list[str] = field(default_factory=list)
     wrt: str = ""
     cotangent: Any = None
-    claims_skipped: bool = False
     output: str = ""
+    kind: str = ""
+    claims_run: bool = True
 
     def __bool__(self) -> bool:
         return self.conforms
@@ -394,9 +403,11 @@ class ConformanceResult:
         if self.options:
             lines.append(f"  under:     {self.options}")
         if self.conforms:
+            worst = (f" (|got − expected| = {self.max_error:.3e}, tolerance {self.tolerance:.3e} at index {self.index})"
+                     if self.index is not None and self.error_ratio > 0 else "")
             lines.append(f"  checked:   {self.examples} inputs (seed {self.seed}) in {self.seconds:.1f} s; largest error/tolerance {self.error_ratio:.2g}"
-                         + (f"; computes in {self.got_dtype}" if self.got_dtype else ""))
-            if not self.claims_skipped:
+                         + worst + (f"; computes in {self.got_dtype}" if self.got_dtype else ""))
+            if self.claims_run:
                 lines.append(f"  claims:    {', '.join(self.claims_checked) or '(no registered claim uses ' + t.reference_name + ' yet)'} hold with it in place")
         else:
             lines.append(f"  reason:    {self.reason}")
@@ -415,8 +426,8 @@ class ConformanceResult:
             if self.traceback:
                 lines.append("  traceback: " + self.traceback.strip().replace("\n", "\n             "))
             lines.append(f"  found by:  {self.found_by} ({self.examples} inputs tried, seed {self.seed}, {self.seconds:.1f} s)")
-            broken = ", ".join(self.claims_broken) if self.claims_broken else "none of " + (", ".join(self.claims_checked) or "(no registered claim uses " + t.reference_name + " yet)")
-            if not self.claims_skipped:
+            if self.claims_run and self.kind in VALUE_FAILURES:  # a call that raised or hung broke no claim
+                broken = ", ".join(self.claims_broken) if self.claims_broken else "none of " + (", ".join(self.claims_checked) or "(no registered claim uses " + t.reference_name + " yet)")
                 lines.append(f"  claims broken: {broken}")
         if self.clause_status:
             lines.append(f"  formula:   {'holds' if self.formula_ok else 'FAILS'}")
@@ -456,7 +467,7 @@ class ConformanceResult:
             "snippet": self.snippet, "seed": self.seed, "options": self.options, "conventions": {k: str(v) for k, v in self.conventions.items()},
             "conforms_under": None if self.conforms_under is None else {k: str(v) for k, v in self.conforms_under.items()},
             "formula_ok": self.formula_ok, "clauses": self.clause_status, "failing_clauses": self.failing_clauses, "allowed": self.allowed,
-            "wrt": self.wrt, "output": self.output,
+            "wrt": self.wrt, "output": self.output, "kind": self.kind,
         }
 
 
@@ -561,13 +572,15 @@ def _worker_spec(fn: Callable[..., Any]) -> str:
     how = ("check() runs the implementation in a worker process by default, which imports it by name; "
            "pass a 'module:function' spec, define the function at the top level of an importable module, or pass "
            "isolation='in-process' to run it in this process (which trusts the code)")
-    if not mod or not qual or "<" in qual or mod == "__main__":
+    if not mod or not qual or "<" in qual:
         raise ValueError(f"fn: {mod}.{qual or fn!r} cannot be imported by name ({how})")
     module = sys.modules.get(mod)
     spec = getattr(module, "__spec__", None)
     file = getattr(module, "__file__", None)
-    if spec is not None and getattr(spec, "name", None) == mod and not mod.startswith("_conformance_impl_"):
+    if mod != "__main__" and spec is not None and getattr(spec, "name", None) == mod and not mod.startswith("_conformance_impl_"):
         return f"{mod}:{qual}"
+    # A script's own function (or a module loaded from a file): the worker loads the file under
+    # another name, so the script's ``if __name__ == "__main__":`` block does not run there.
     if isinstance(file, str) and file.endswith(".py"):
         return f"{file}:{qual}"
     raise ValueError(f"fn: module {mod!r} of {qual} cannot be imported by name ({how})")
@@ -649,6 +662,9 @@ def check(
         loaded (or whose import passed ``import_timeout``).  ValueError: a callable the worker
         cannot import by name under the default isolation; an unknown convention, clause or option.
     """
+    if os.environ.get(WORKER_ENV):
+        raise RuntimeError("check() was called while a conformance worker imported the implementation: "
+                           "put the script's calls to check() under `if __name__ == \"__main__\":`")
     t = get_target(target)
     if grad:
         inputs = "torch"
@@ -673,16 +689,20 @@ def check(
         if err is not None:
             caller.close()
             raise ImplementationLoadError(err)
-    res = ConformanceResult(t.name, name or _name(fn), True, seed=seed, options=opts.describe(), conventions=dict(conv), allowed=sorted(opts.allow))
+    res = ConformanceResult(t.name, name or _name(fn), True, seed=seed, options=opts.describe(t), conventions=dict(conv), allowed=sorted(opts.allow),
+                            claims_run=claims)
     try:
         _rounds(t, caller, res, examples, seed, pinned, opts)
         if not res.conforms and discover and caller.poisoned is None:
             _discover(t, caller, res, seed, opts, set(fix or {}))
         user_default = all(conv[c.name] == c.default for c in t.conventions if c.name not in t.params)
-        if claims and user_default:
+        if claims and res.kind not in ("", *VALUE_FAILURES, "gradient", "in-place"):
+            res.claims_run = False
+            res.notes.append("claims not run: the implementation failed the call itself, not a value")
+        elif claims and user_default:
             _run_claims(t, caller, res, seed, claim_examples, claims_budget, opts)
         elif claims:
-            res.claims_skipped = True
+            res.claims_run = False
             res.notes.append("claims not run: they call the reference in the canonical convention, and this run pins "
                              + ", ".join(f"{k}={v}" for k, v in conv.items() if k not in t.params and v != t.convention(k).default))
         _probe_invalid(t, caller, res, opts)
@@ -700,7 +720,7 @@ def _fail(res: ConformanceResult, case: Case, v: Verdict, found_by: str) -> None
     res.reason, res.counterexample, res.found_by = v.reason, case, found_by
     res.expected, res.got, res.got_dtype = v.expected, v.got, v.got_dtype
     res.max_error, res.tolerance, res.error_ratio, res.index = v.error, v.allowed, v.ratio, v.index
-    res.traceback = v.traceback
+    res.traceback, res.kind = v.traceback, v.kind
     res.wrt, res.cotangent = v.wrt, v.cotangent
 
 
@@ -787,7 +807,8 @@ def _search(t: Target, caller: Caller, opts: Options, n_examples: int, seed: int
         if v.kind in ("timeout", "crashed") and state["hang"] is None:
             state["hang"] = (case, v)
         if v.ok:
-            state["worst"] = max(state["worst"], v.ratio)
+            if v.ratio > state["worst"]:
+                state["worst"], state["worst_v"] = v.ratio, v
             hyp_target(float(min(v.ratio, 1e12)), label="error/tolerance")
             return
         state["last"] = (case, v)
@@ -813,8 +834,9 @@ def _search(t: Target, caller: Caller, opts: Options, n_examples: int, seed: int
         if state["hang"] is not None:
             how = "Hypothesis search (not shrunk: the first input that hung or crashed)" if id(case) not in pinned_ids else "a pinned edge case"
         found = _Found(case, v, how)
-    if found is None:
-        res.error_ratio = max(res.error_ratio, state["worst"])
+    if found is None and state.get("worst_v") is not None and state["worst"] >= res.error_ratio:
+        w = state["worst_v"]  # error, tolerance and their ratio, all at the same index
+        res.error_ratio, res.max_error, res.tolerance, res.index = w.ratio, w.error, w.allowed, w.index
     if state["mutated"] and not any(c.kind == "in-place" for c in t.clauses):
         note = f"the implementation modifies its input arrays in place ({', '.join(sorted(state['mutated']))}); the harness passes copies"
         if note not in res.notes:
@@ -881,6 +903,7 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
                 continue
             found.setdefault("case", (case, v))
             if v.kind not in ("mismatch", "non-finite"):
+                found["call_failed"] = True
                 raise _ImplementationFailed(v.reason)
             outs.append(v.got)
         return place(outs)
@@ -893,10 +916,12 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
             res.claims_not_run.append(c.id)
             continue
         found_before = "case" in found
+        found.pop("call_failed", None)
         r = run_claim(c, profile="quick", seed=seed, impl=impl, max_examples=claim_examples)
         checked.append(c.id)
         if not r.passed:
-            res.claims_broken.append(c.id)
+            if not found.get("call_failed"):  # the implementation raised or hung: it broke the call, not the claim
+                res.claims_broken.append(c.id)
             if res.conforms and "case" in found and not found_before:
                 case, v = found["case"]
                 _fail(res, case, v, f"checking claim {c.id} (not shrunk)")
