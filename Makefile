@@ -1,20 +1,26 @@
-# Two commands do everything on a fresh machine (Python >= 3.11 with pip; no torch needed):
+# Two commands do everything on a fresh machine (Python >= 3.11 with pip; torch is installed here):
 #   make verify   set up .venv and run the oracle's report on the reference
 #   make test     set up .venv and run every test, mypy --strict included
+# Elsewhere, for torch's CPU build (README "Installing elsewhere"):
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PROFILE ?= quick
+# An index to install torch==2.13.0 from before the rest (empty: pip's own configuration).
+TORCH_INDEX ?=
 
 .PHONY: verify test setup mypy pytest clean peers peers-setup
 
 setup: $(STAMP)
 
-# torch is pinned by constraints.txt to the CPU wheel on this machine's disk; an unpinned torch
-# would pull a multi-GB CUDA build.
+# constraints.txt pins torch==2.13.0. On this project's machine pip finds a local CPU wheel of
+# it; elsewhere on Linux PyPI serves the multi-GB CUDA build unless TORCH_INDEX names the CPU
+# index (the CUDA build is what `rlhf --device cuda` needs).
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0 --index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,plots]'
 	touch $(STAMP)
 

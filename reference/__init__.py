@@ -2,10 +2,15 @@
 autograd is part of the definition).
 
 Every public function is re-exported here; SPEC.md names each one next to its equation.
-``reference`` never imports ``verification``.
+``reference`` never imports ``verification``.  ``import reference`` imports neither torch nor
+scipy.signal: the torch functions are loaded on first access (``reference.ppo_clip_torch`` or
+``from reference import ppo_clip_torch``), scipy.signal inside the function that uses it.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .actor_critic import (
     a2c_actor_gradient,
@@ -95,20 +100,37 @@ from .rlhf import (
     tabular_token_log_probs,
     value_head,
 )
-from .rlhf_torch import (
-    bt_loss_torch,
-    dpo_implicit_reward_torch,
-    dpo_loss_torch,
-    entropy_torch,
-    kl_rewards_torch,
-    last_token_torch,
-    masked_gae_torch,
-    masked_mean_torch,
-    ppo_clip_torch,
-    sequence_logprob_torch,
-    token_logprobs_torch,
-    value_loss_torch,
-)
+if TYPE_CHECKING:  # imported on first use (PEP 562 ``__getattr__`` below): torch is slow to import
+    from .rlhf_torch import (
+        bt_loss_torch,
+        dpo_implicit_reward_torch,
+        dpo_loss_torch,
+        entropy_torch,
+        kl_rewards_torch,
+        last_token_torch,
+        masked_gae_torch,
+        masked_mean_torch,
+        ppo_clip_torch,
+        sequence_logprob_torch,
+        token_logprobs_torch,
+        value_loss_torch,
+    )
+
+#: Names whose module imports torch, loaded when first accessed.
+_LAZY = {name: ".rlhf_torch" for name in (
+    'bt_loss_torch',
+    'dpo_implicit_reward_torch',
+    'dpo_loss_torch',
+    'entropy_torch',
+    'kl_rewards_torch',
+    'last_token_torch',
+    'masked_gae_torch',
+    'masked_mean_torch',
+    'ppo_clip_torch',
+    'sequence_logprob_torch',
+    'token_logprobs_torch',
+    'value_loss_torch',
+)}
 from .template import (
     policy_gradient_template,
     psi_actor_critic,
@@ -252,3 +274,49 @@ __all__ = [
     "value_regression_loss",
     "vpg_step",
 ]
+
+# ---- practice targets (SPEC §17, X-PR-*): numpy only here; the torch twins, same names, are in
+# ``reference.practice_torch`` (not imported by ``import reference``).  §17's ``masked_gae`` is
+# exported as ``practice_masked_gae`` (the name ``reference.masked_gae`` stays eq. 12.8's).
+from .practice import masked_gae as practice_masked_gae  # noqa: E402
+from .practice import (  # noqa: E402
+    adaptive_kl_update,
+    aggregate_loss,
+    group_advantages,
+    kl_penalty,
+    masked_whiten,
+    policy_loss,
+    preference_loss,
+    rloo_advantages,
+    token_entropy,
+    token_logprobs,
+    value_loss,
+)
+
+__all__ += [
+    "adaptive_kl_update",
+    "aggregate_loss",
+    "group_advantages",
+    "kl_penalty",
+    "masked_whiten",
+    "policy_loss",
+    "practice_masked_gae",
+    "preference_loss",
+    "rloo_advantages",
+    "token_entropy",
+    "token_logprobs",
+    "value_loss",
+]
+
+def __getattr__(name: str) -> Any:
+    """Load a torch-backed name on first access (PEP 562); AttributeError for any other."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

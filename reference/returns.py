@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.signal import lfilter
 
 from ._validate import FloatArray, as_float_array, check_unit_interval
 
@@ -48,6 +47,8 @@ def discounted_returns(rewards: Any, gamma: float) -> FloatArray:
     g = check_unit_interval(gamma, "gamma")
     if r.shape[0] == 0:
         return r.copy()
+    from scipy.signal import lfilter  # here, not at import: scipy.signal takes ~1 s to import
+
     out = lfilter([1.0], [1.0, -g], r[::-1], axis=0)[::-1]
     return np.ascontiguousarray(out, dtype=np.float64)
 

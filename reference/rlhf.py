@@ -19,9 +19,6 @@ import itertools
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
 from ._validate import (
@@ -295,6 +292,10 @@ def fit_bt_rewards(winners: Any, losers: Any, n_items: int, weights: Any = None,
             raise ValueError(f"weights: expected shape {w_idx.shape}, got {wt.shape}")
         if np.any(wt < 0):
             raise ValueError("weights: must be >= 0")
+    from scipy.optimize import minimize  # here, not at import: ``import reference`` stays fast
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     lam = check_nonnegative(l2, "l2")
     if k * w_idx.shape[0] > MAX_DENSE_ENTRIES or k * k > MAX_DENSE_ENTRIES and lam == 0.0:
         raise ValueError(f"n_items: {k} items x {w_idx.shape[0]} comparisons exceed the dense-size limit {MAX_DENSE_ENTRIES}")

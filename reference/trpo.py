@@ -211,14 +211,23 @@ def natural_step(g: Any, fisher: Any, max_kl: float, *, damping: float = 0.0) ->
 
     Args:
         g: [n], gradient of the surrogate at θ_k.
-        fisher: [n, n], symmetric positive definite (the Hessian of the mean KL at θ_k).
+        fisher: [n, n], symmetric positive definite (the Hessian of the mean KL at θ_k), or the
+            Fisher-vector product x ↦ F x as a callable (what TRPO code has); the callable is
+            applied to the n unit vectors (exact for a linear operator) and the matrix solved.
         max_kl: δ > 0.
         damping: λ >= 0.
     Returns:
         [n]; the zero vector when g = 0 (no ascent direction exists).
     """
     gv = as_float_array(g, "g", ndim=1)
-    f = as_float_array(fisher, "fisher", ndim=2)
+    if callable(fisher):
+        n = gv.shape[0]
+        cols = [as_float_array(fisher(np.eye(n)[:, j]), "fisher(e_j)", ndim=1) for j in range(n)]
+        if any(c.shape != gv.shape for c in cols):
+            raise ValueError(f"fisher: the matrix-vector product returned a shape other than g's {gv.shape}")
+        f = np.column_stack(cols) if cols else np.zeros((0, 0))
+    else:
+        f = as_float_array(fisher, "fisher", ndim=2)
     if f.shape != (gv.shape[0], gv.shape[0]):
         raise ValueError(f"shape mismatch: g{gv.shape} and fisher{f.shape} must be [n] and [n, n]")
     lam = check_nonnegative(damping, "damping")

@@ -19,18 +19,31 @@ from verification.conformance import (
     Case,
     MatrixOperator,
     TARGETS,
-    assert_conforms,
-    check,
+    ConformanceResult,
     get_target,
     strategy,
     targets,
 )
+from verification.conformance import assert_conforms as _assert_conforms
+from verification.conformance import check as _check
 from verification.conformance.examples import FLOAT32
 from verification.conformance.targets import K, U32
 from verification.conformance.wrong import Wrong, family
 
 ROOT = Path(__file__).resolve().parent.parent
-WRONG = [w for t in TARGETS for w in family(t)]
+
+
+def check(*args: Any, **kwargs: Any) -> ConformanceResult:
+    """Our own implementations (trusted), so in-process for speed; the default worker isolation
+    has its own tests (test_conformance_harness.py, test_hostile.py)."""
+    return _check(*args, isolation="in-process", **kwargs)
+
+
+def assert_conforms(*args: Any, **kwargs: Any) -> ConformanceResult:
+    return _assert_conforms(*args, isolation="in-process", **kwargs)
+
+#: §17's practice targets have their own suite (tests/test_practice_conformance.py: clauses and claims named)
+WRONG = [w for t in TARGETS if not get_target(t).section.startswith("§17") for w in family(t)]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,7 +55,7 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def test_target_table_is_complete() -> None:
-    names = [t.name for t in targets()]
+    names = [t.name for t in targets() if not t.section.startswith("§17")]  # §17: tests/test_practice_conformance.py
     assert names == ["returns", "td_residuals", "gae", "ppo_clip", "kl_beta_update", "natural_step", "conjugate_gradient",
                      "min_variance_baseline", "bt_loss", "dpo_loss", "kl_rewards"]
     for t in targets():
@@ -61,7 +74,7 @@ def test_every_target_has_a_family_of_wrong_implementations() -> None:
 
 @pytest.mark.parametrize("wrong", WRONG, ids=[f"{w.target}:{w.name}" for w in WRONG])
 def test_wrong_implementation_is_rejected(wrong: Wrong) -> None:
-    res = check(wrong.target, wrong.fn, examples=100, claims=False)
+    res = check(wrong.target, wrong.fn, isolation="in-process", examples=100, claims=False, discover=False, **wrong.options)
     assert not res.conforms, f"{wrong.target}:{wrong.name} ({wrong.bug}) was accepted"
     assert res.counterexample is not None and res.reason
     assert "reproduce (paste into python):" in res.message()
@@ -80,7 +93,7 @@ SEARCH_ONLY = [
 @pytest.mark.parametrize(("target", "name"), SEARCH_ONLY, ids=[f"{t}:{n}" for t, n in SEARCH_ONLY])
 def test_search_alone_finds_and_shrinks(target: str, name: str) -> None:
     (wrong,) = [w for w in family(target) if w.name == name]
-    res = check(target, wrong.fn, examples=150, claims=False, pinned=False)
+    res = check(target, wrong.fn, isolation="in-process", examples=150, claims=False, pinned=False)
     assert not res.conforms, f"{target}:{name} survived the search without the pinned cases"
     assert res.found_by.startswith("Hypothesis search")
     assert res.counterexample is not None
@@ -88,7 +101,7 @@ def test_search_alone_finds_and_shrinks(target: str, name: str) -> None:
 
 @pytest.mark.parametrize("target", list(FLOAT32))
 def test_float32_torch_implementation_conforms(target: str) -> None:
-    res = check(target, FLOAT32[target], examples=150)
+    res = check(target, FLOAT32[target], isolation="in-process", examples=150)
     assert res.conforms, res.message()
     assert res.got_dtype == "float32"
     assert res.error_ratio <= 1.0
@@ -98,8 +111,8 @@ def test_float32_torch_implementation_conforms(target: str) -> None:
 def test_half_precision_is_rejected_but_float32_is_not() -> None:
     # The policy's two sides on one target: float32 round-off passes, float16's (~2^-11) fails.
     half = [w for w in family("gae") if w.name == "float16"][0]
-    assert not check("gae", half.fn, examples=100, claims=False).conforms
-    assert check("gae", FLOAT32["gae"], examples=100, claims=False).conforms
+    assert not check("gae", half.fn, isolation="in-process", examples=100, claims=False).conforms
+    assert check("gae", FLOAT32["gae"], isolation="in-process", examples=100, claims=False).conforms
 
 
 def test_tolerance_bound_by_hand() -> None:
@@ -126,7 +139,7 @@ def test_an_error_ten_times_float32_roundoff_is_rejected() -> None:
         b = get_target("returns").bound({"rewards": rewards, "gamma": gamma}, exp)
         return exp + 10.0 * b.ops * U32 * b.scale
 
-    res = check("returns", off, examples=50, claims=False)
+    res = check("returns", off, isolation="in-process", examples=50, claims=False)
     assert not res.conforms and res.reason.startswith("value differs")
 
 
@@ -138,19 +151,22 @@ def test_kl_beta_update_accepts_either_branch_at_a_band_edge() -> None:
     assert t.alternatives is not None and t.alternatives({"beta": 1.0, "kl": 0.005, "kl_target": 0.01}) == []
 
 
-def test_reference_cg_has_converged_on_every_drawn_case() -> None:
-    # The CG target compares with the float64 reference after `iters` iterations; on the
-    # strategy's inputs that must already be A⁻¹b (iters >= n + 2, κ <= 1e4).
+def test_reference_cg_has_converged_on_every_drawn_case_with_iters_past_n() -> None:
+    # The CG target compares with the float64 reference's k-th iterate (k = iters, drawn in
+    # [1, 2n + 4]); where k >= n + 2 that iterate must already be A⁻¹b (κ <= 1e4 for n <= 6,
+    # <= 1e2 beyond).  Earlier iterates are checked against the Krylov minimizer in test_conformance_v2.
     from hypothesis import given, settings
 
     @settings(max_examples=150, deadline=None, database=None, derandomize=True)
     @given(strategy("conjugate_gradient"))
     def inner(case: Case) -> None:
         a = case.inputs["matvec"].matrix
-        exact = np.linalg.solve(a, case.inputs["b"])
-        got = get_target("conjugate_gradient").expected(case)
-        assert np.max(np.abs(got - exact)) <= 1e-9 * np.max(np.abs(exact))
-        assert np.linalg.cond(a) <= 1.0001e4
+        n = a.shape[0]
+        assert np.linalg.cond(a) <= (1.0001e4 if n <= 6 else 1.0001e2)
+        if case.inputs["iters"] >= n + 2:
+            exact = np.linalg.solve(a, case.inputs["b"])
+            got = get_target("conjugate_gradient").expected(case)
+            assert np.max(np.abs(got - exact)) <= 1e-9 * np.max(np.abs(exact))
 
     inner()
 
@@ -219,7 +235,7 @@ def test_snippet_is_runnable_and_reproduces(tmp_path: Path) -> None:
 def test_api_snippet_for_an_importable_callable() -> None:
     from verification.conformance.wrong import _gae_nocut
 
-    res = check("gae", _gae_nocut, examples=20, claims=False)
+    res = check("gae", _gae_nocut, isolation="in-process", examples=20, claims=False)
     assert "from verification.conformance.wrong import _gae_nocut as impl" in res.snippet
     ns: dict[str, Any] = {}
     exec(res.snippet, ns)  # noqa: S102 - our own generated snippet
@@ -228,21 +244,21 @@ def test_api_snippet_for_an_importable_callable() -> None:
 
 def test_assert_conforms_raises_with_the_report() -> None:
     with pytest.raises(AssertionError) as info:
-        assert_conforms("ppo_clip", [w for w in family("ppo_clip") if w.name == "max-not-min"][0].fn, examples=20, claims=False)
+        assert_conforms("ppo_clip", [w for w in family("ppo_clip") if w.name == "max-not-min"][0].fn, isolation="in-process", examples=20, claims=False)
     text = str(info.value)
     for part in ("ppo_clip: DOES NOT CONFORM", "expected:", "got:", "max error:", "reproduce (paste into python):"):
         assert part in text
-    assert assert_conforms("ppo_clip", reference.ppo_clip, examples=20).conforms
+    assert assert_conforms("ppo_clip", reference.ppo_clip, isolation="in-process", examples=20).conforms
 
 
 def test_claims_that_use_the_target_are_run_and_reported() -> None:
     # returns -> reference.discounted_returns, used by RET-FAST-EQUALS-LITERAL and VF-REGRESSION.
     bug = [w for w in family("returns") if w.name == "no-discount"][0]
-    res = check("returns", bug.fn, examples=50)
+    res = check("returns", bug.fn, isolation="in-process", examples=50)
     assert {"RET-FAST-EQUALS-LITERAL", "VF-REGRESSION"} <= set(res.claims_checked)
     assert "RET-FAST-EQUALS-LITERAL" in res.claims_broken
     assert "claims broken: " in res.message() and "RET-FAST-EQUALS-LITERAL" in res.message()
-    ok = check("returns", FLOAT32["returns"], examples=50)
+    ok = check("returns", FLOAT32["returns"], isolation="in-process", examples=50)
     assert ok.conforms and not ok.claims_broken and "VF-REGRESSION" in ok.claims_checked
 
 
@@ -265,13 +281,13 @@ def test_new_claims_are_picked_up_from_the_registry(monkeypatch: pytest.MonkeyPa
                  lambda: st.tuples(st.lists(st.integers(-3, 3).map(float), min_size=1, max_size=6).map(np.array), st.sampled_from([0.5, 1.0])),
                  chk, ("gae",))
     monkeypatch.setattr(harness, "all_claims", lambda: [fake])
-    ok = check("gae", FLOAT32["gae"], examples=30)
+    ok = check("gae", FLOAT32["gae"], isolation="in-process", examples=30)
     assert ok.claims_checked == ["GAE-ZERO-VALUES-IS-RETURN"] and not ok.claims_broken
     # γ in place of γλ: with V = 0 and γ = 1 the advantage becomes the undiscounted return
-    res = check("gae", [w for w in family("gae") if w.name == "gamma-not-gamma-lambda"][0].fn, examples=30)
+    res = check("gae", [w for w in family("gae") if w.name == "gamma-not-gamma-lambda"][0].fn, isolation="in-process", examples=30)
     assert not res.conforms and res.claims_broken == ["GAE-ZERO-VALUES-IS-RETURN"]
     # λ in place of γλ is right when γ = 1, so it breaks the target but not this claim
-    res = check("gae", [w for w in family("gae") if w.name == "lambda-not-gamma-lambda"][0].fn, examples=30)
+    res = check("gae", [w for w in family("gae") if w.name == "lambda-not-gamma-lambda"][0].fn, isolation="in-process", examples=30)
     assert not res.conforms and res.claims_checked == ["GAE-ZERO-VALUES-IS-RETURN"] and not res.claims_broken
 
 
@@ -300,17 +316,17 @@ def test_claim_calls_outside_the_canonical_domain_use_the_reference() -> None:
 
 
 def test_kl_rewards_invalid_rows_are_reported_not_judged() -> None:
-    res = check("kl_rewards", FLOAT32["kl_rewards"], examples=20, claims=False)
+    res = check("kl_rewards", FLOAT32["kl_rewards"], isolation="in-process", examples=20, claims=False)
     assert res.conforms
     assert any("no response token" in n and "without raising" in n for n in res.notes)
-    strict = check("kl_rewards", reference.kl_rewards, examples=20, claims=False)
+    strict = check("kl_rewards", reference.kl_rewards, isolation="in-process", examples=20, claims=False)
     assert any("raises" in n for n in strict.notes)
 
 
 def test_json_result_is_serializable() -> None:
     import json
 
-    res = check("dpo_loss", [w for w in family("dpo_loss") if w.name == "no-reference"][0].fn, examples=20, claims=False)
+    res = check("dpo_loss", [w for w in family("dpo_loss") if w.name == "no-reference"][0].fn, isolation="in-process", examples=20, claims=False)
     doc = json.loads(json.dumps(res.to_json()))
     assert doc["conforms"] is False and doc["counterexample"] and doc["snippet"]
     assert math.isfinite(doc["max_error"]) or isinstance(doc["max_error"], str)

@@ -46,7 +46,7 @@ def test_misbehaving_implementation_is_reported(fn: Any, kind: str, words: str) 
 
 def test_hang_is_cut_off_in_a_thread() -> None:
     t0 = time.perf_counter()
-    res = check("bt_loss", impls.bt_hangs, **FAST)  # type: ignore[arg-type]
+    res = check("bt_loss", impls.bt_hangs, isolation="in-process", **FAST)  # type: ignore[arg-type]
     assert time.perf_counter() - t0 < 10
     assert not res.conforms and "hung" in res.reason and "0.5 s" in res.reason
     assert res.counterexample is not None
@@ -158,3 +158,90 @@ def test_peers_matrix_lists_uninstalled_libraries(capsys: pytest.CaptureFixture[
         assert a.library in out
     assert out.count("not installed") == len(adapters.all_adapters())
     assert main(["peers", "no-such-library"]) == 2
+
+
+# -- messages, exit codes and speed (issue 10 items 8 and 9) -----------------------------------
+
+def test_no_claims_prints_no_claims_line_and_a_raise_breaks_no_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "bt_loss", f"{IMPLS}:bt_ok", "--examples", "5", "--no-claims"]) == 0
+    out = capsys.readouterr().out
+    assert "CONFORMS" in out and "claims" not in out
+    res = check("bt_loss", f"{IMPLS}:bt_raises", examples=5)  # claims on: the call failed, not a claim
+    assert not res.conforms and res.kind == "raised"
+    assert "claims broken" not in res.message() and res.claims_broken == []
+    res = check("bt_loss", f"{IMPLS}:bt_nan", examples=5)
+    assert "claims broken" in res.message()
+
+
+def test_error_tolerance_and_ratio_are_reported_at_one_index() -> None:
+    from verification.conformance.examples import FLOAT32
+
+    for res in (check("gae", FLOAT32["gae"], examples=20, claims=False, isolation="in-process"),
+                check("bt_loss", impls.bt_nan, examples=5, claims=False, isolation="in-process"),
+                check("returns", "verification.conformance.wrong:_ret_half", examples=20, claims=False)):
+        doc = res.to_json()
+        if res.conforms:
+            assert res.index is not None and res.tolerance > 0
+            assert res.max_error / res.tolerance == pytest.approx(res.error_ratio, rel=1e-12)
+        elif res.kind == "mismatch":
+            assert res.max_error / res.tolerance == pytest.approx(res.error_ratio, rel=1e-12)
+            assert doc["index"] == list(res.index or ())
+        else:
+            assert doc["error_ratio"] == "inf"
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("def f(:\n    pass\n", "SyntaxError in"),
+        ("import no_such_dependency_xyz\n", "install the package that provides it (e.g. pip install no_such_dependency_xyz)"),
+        ("def g(a, b):\n    return a\n", "has no attribute 'f' (it defines: g); fix the name"),
+    ],
+    ids=["syntax", "missing-dependency", "no-such-function"],
+)
+def test_import_failures_are_one_line_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, words: str) -> None:
+    (tmp_path / "impl.py").write_text(source)
+    assert main(["diff", "bt_loss", f"{tmp_path / 'impl.py'}:f", "--examples", "3", "--no-claims"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1, err
+
+
+def test_import_reference_loads_neither_torch_nor_scipy_signal() -> None:
+    code = ("import sys, reference; heavy = [m for m in ('torch', 'scipy.signal') if m in sys.modules]; "
+            "from reference import ppo_clip_torch, discounted_returns; "
+            "assert all(hasattr(reference, n) for n in reference.__all__); "
+            "print(heavy, 'torch' in sys.modules, float(discounted_returns([1.0, 1.0], 0.5)[0]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]", "True", "1.5"], out.stdout
+
+
+def test_help_imports_no_command_module() -> None:
+    code = ("import sys; from verification.cli import main; rc = main(['--help']); "
+            "print(rc, sorted(m for m in ('torch', 'scipy', 'hypothesis', 'reference', 'verification.registry') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
+
+
+def test_bench_diff_times_every_listed_target(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from verification.commands import bench_diff
+    from verification.conformance import targets
+    from verification.conformance.examples import FLOAT32
+
+    calls: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)  # the module bench_diff calls
+    assert main(["bench", "diff", "--runs", "2"]) == 0
+    out = capsys.readouterr().out
+    for t in targets():
+        assert any(line.split()[:1] == [t.name] for line in out.splitlines()), t.name
+    assert len(calls) == 2 * sum(t.name in FLOAT32 for t in targets())
+    assert all(c[2:4] == ["verification", "diff"] for c in calls)
+    monkeypatch.undo()
+    assert main(["bench", "diff", "--only", "bt_loss", "--runs", "1", "--examples", "3"]) == 0  # a real run
+    row = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("bt_loss")]
+    assert row and row[0].split()[-1] == "0", row

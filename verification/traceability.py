@@ -135,4 +135,16 @@ EXTENSIONS: dict[str, str] = {
     "X-DPO": "direct preference optimization and its implicit reward β log π/π_ref (Rafailov et al. 2023)",
     "X-BT": "the Bradley-Terry preference model P(y_w > y_l) = σ(r_w − r_l) (Bradley and Terry 1952; Christiano et al. 2017)",
     "X-CONFORMANCE": "conformance targets: canonical signatures for diffing third-party implementations",
+    # §17 practice (extensions the RLHF libraries ship)
+    "X-PR-AGG": "loss aggregation over ragged [B, T] token batches: token_mean, seq_mean_token_mean, seq_mean_token_sum, seq_mean_token_sum_norm (Liu et al. 2025; Yu et al. 2025)",
+    "X-PR-PPO": "token-level PPO policy loss with asymmetric clip and dual clip (Schulman et al. 2017; Ye et al. 2020; Yu et al. 2025)",
+    "X-PR-VALUE-CLIP": "clipped value loss ½ max((v − R)², (v_old + clip(v − v_old) − R)²) (as in Ziegler et al. 2019's PPO)",
+    "X-PR-KL-EST": "per-token KL estimators k1, k2, k3, abs (Schulman 2020)",
+    "X-PR-LOGPROB": "token log-probabilities and entropy of softmax(logits / τ) (sampling temperature as in Ziegler et al. 2019)",
+    "X-PR-WHITEN": "masked whitening of advantages over response tokens (Ziegler et al. 2019)",
+    "X-PR-GROUP": "group-normalised advantages: GRPO's group std, batch std, Dr. GRPO's none (Shao et al. 2024; Liu et al. 2025)",
+    "X-PR-RLOO": "leave-one-out baseline and advantages (Kool et al. 2019; Ahmadian et al. 2024)",
+    "X-PR-GAE-MASKED": "token GAE over [B, T] batches with holes as a named convention (Schulman et al. 2016)",
+    "X-PR-PREF": "preference losses: sigmoid with label smoothing, robust, IPO, hinge (Azar et al. 2023; Chowdhury et al. 2024; Zhao et al. 2023)",
+    "X-PR-ADAPTIVE-KL": "Ziegler's proportional adaptive KL controller (Ziegler et al. 2019)",
 }

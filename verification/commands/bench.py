@@ -20,16 +20,19 @@ import numpy as np
 
 import reference
 
+from . import bench_diff
+
 NAME = "bench"
 HELP = "benchmark a fast form vs the literal form and installed peers, e.g. 'bench gae' (not a test)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("target", choices=["gae"], help="what to benchmark")
+    p.add_argument("target", choices=["gae", "diff"], help="what to benchmark: gae, or diff (wall time of `diff` per target)")
     p.add_argument("--repeats", type=int, default=9, help="timed runs per implementation (default 9; slow ones stop at --budget)")
     p.add_argument("--budget", type=float, default=20.0, help="seconds of timed runs per implementation and case (default 20; at least one run)")
     p.add_argument("--quick", action="store_true", help="small sizes (T = 20,000 and 8 × 256), for a smoke test")
     p.add_argument("--seed", type=int, default=0)
+    bench_diff.add_arguments(p)
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ def _print(c: Case, rows: list[Row]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "diff":
+        return bench_diff.run_diff(args)
     if args.repeats < 1 or args.budget <= 0:
         print("--repeats must be >= 1 and --budget > 0")
         return 2

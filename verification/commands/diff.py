@@ -1,11 +1,17 @@
 """``diff``: check a third-party implementation against the reference on one canonical target.
 
     python -m verification diff TARGET IMPL [--examples N] [--seed S] [--json FILE]
+                                [--inputs numpy|torch] [--dtype float64|float32] [--grad]
+                                [--fix NAME=VALUE ...] [--allow CLAUSE ...] [--mask bool|float]
     python -m verification diff --list
 
 IMPL is ``package.module:function`` (imported with the current directory on the path) or
-``path/to/file.py:function``; it runs in a worker process with a per-call time limit.
-Exit codes: 0 conforms, 1 does not conform, 2 usage error (unknown target, cannot import).
+``path/to/file.py:function``; it runs in a worker process with a per-call time limit, an
+import limit, its output captured, and a data-only channel back (SPEC.md §13).
+Exit codes: 0 conforms -- only from the verdict path, after the verdict is printed; 1 does not
+conform (including a crash, a hang, a corrupted result channel) or no verdict was reached;
+2 usage error (unknown target, an implementation that cannot be imported or whose import
+passes --import-timeout, a --json path that cannot be written).
 """
 
 from __future__ import annotations
@@ -14,6 +20,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..conformance import ConformanceResult
 
 NAME = "diff"
 HELP = "diff an implementation (module:function or file.py:function) against the reference on one target"
@@ -29,6 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=5.0, metavar="SEC", help="per-call time limit in seconds (default 5)")
     p.add_argument("--first-call-timeout", type=float, default=10.0, metavar="SEC", help="time limit of the first call (lazy set-up, JIT compilation; default 10)")
     p.add_argument("--no-claims", action="store_true", help="skip re-running the registered claims with the implementation in place")
+    p.add_argument("--inputs", choices=("numpy", "torch"), default="numpy", help="what the implementation receives: numpy arrays (default) or torch tensors (bool masks as torch.bool, tokens as torch.long)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="float dtype of the array inputs (default float64)")
+    p.add_argument("--grad", action="store_true", help="also check the vector-Jacobian product w.r.t. every differentiable input (implies --inputs torch)")
+    p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="pin a convention or scalar parameter (repeatable): --fix gamma=1 --fix lam=0.95 --fix done=cleanrl --fix layout=[T,N]")
+    p.add_argument("--allow", action="append", default=[], metavar="CLAUSE", help="accept a known deviation on a clause id (repeatable); see --list")
+    p.add_argument("--mask", choices=("bool", "float"), default="bool", help="deliver mask inputs as bool (default) or {0, 1} float")
+    p.add_argument("--import-timeout", type=float, default=30.0, metavar="SEC", help="time limit on importing the implementation (default 30; past it, exit 2)")
 
 
 def _list() -> int:
@@ -37,7 +54,39 @@ def _list() -> int:
     for t in targets():
         print(f"{t.name:<22} {t.name}{t.signature}")
         print(f"{'':<22} {t.meaning}   [reference.{t.reference_name}; SPEC.md {t.section}]")
+        if t.differentiable:
+            print(f"{'':<22} differentiable (--grad): {', '.join(t.differentiable)}")
+        for c in t.conventions:
+            alts = ", ".join(str(a) for a in c.alternatives)
+            print(f"{'':<22} --fix {c.name}=  default {c.default}; alternatives {alts}")
+        if t.clauses:
+            print(f"{'':<22} clauses: {', '.join(c.id + (' (free)' if c.free else '') for c in t.clauses)}")
     return 0
+
+
+def parse_fix(items: list[str]) -> dict[str, object]:
+    """``NAME=VALUE`` pairs; VALUE is read as an int, a float, true/false/none, or else kept as text."""
+    out: dict[str, object] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--fix {item!r}: expected NAME=VALUE")
+        value: object
+        low = raw.strip().lower()
+        if low in ("true", "false"):
+            value = low == "true"
+        elif low == "none":
+            value = None
+        else:
+            try:
+                value = int(raw)
+            except ValueError:
+                try:
+                    value = float(raw)
+                except ValueError:
+                    value = raw.strip()
+        out[name.strip()] = value
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,17 +100,39 @@ def run(args: argparse.Namespace) -> int:
     if args.target not in TARGETS:
         print(f"unknown target {args.target!r}; targets: {', '.join(TARGETS)}", file=sys.stderr)
         return 2
-    if args.examples < 1 or args.timeout <= 0 or args.first_call_timeout <= 0:
-        print("--examples must be >= 1, --timeout and --first-call-timeout > 0", file=sys.stderr)
+    if args.examples < 1 or args.timeout <= 0 or args.first_call_timeout <= 0 or args.import_timeout <= 0:
+        print("--examples must be >= 1; --timeout, --first-call-timeout and --import-timeout > 0", file=sys.stderr)
+        return 2
+    if args.json is not None and (args.json.is_dir() or (args.json.parent.exists() and not args.json.parent.is_dir())):
+        print(f"--json {args.json}: not a writable file path", file=sys.stderr)
+        return 2
+    try:
+        fix = parse_fix(args.fix)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     try:
         res = check(args.target, args.impl, examples=args.examples, seed=args.seed, timeout=args.timeout,
-                    first_call_timeout=args.first_call_timeout, claims=not args.no_claims, isolation="process")
+                    first_call_timeout=args.first_call_timeout, claims=not args.no_claims, isolation="process",
+                    inputs=args.inputs, dtype=args.dtype, grad=args.grad, fix=fix, allow=tuple(args.allow), mask=args.mask,
+                    import_timeout=args.import_timeout)
     except ImplementationLoadError as exc:
-        print(f"cannot load the implementation: {exc}", file=sys.stderr)
+        print(f"cannot load the implementation (usage error): {exc}", file=sys.stderr)
         return 2
-    print(res.message())
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(res.to_json(), indent=2) + "\n")
-    return 0 if res.conforms else 1
+    except ValueError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
+        return 2
+    return _verdict(res, args.json)
+
+
+def _verdict(res: "ConformanceResult", json_path: Path | None) -> int:
+    """The one path that may exit 0: the verdict is complete, printed and (with --json) written."""
+    try:
+        print(res.message(), flush=True)
+        if json_path is not None:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(res.to_json(), indent=2) + "\n")
+    except OSError as exc:
+        print(f"cannot write the verdict: {exc}", file=sys.stderr)
+        return 1
+    return 0 if res.conforms is True else 1

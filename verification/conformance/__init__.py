@@ -5,9 +5,13 @@
 >>> res.conforms, res.counterexample, res.max_error, res.claims_broken   # doctest: +SKIP
 >>> assert_conforms("ppo_clip", my_ppo_clip)   # raises AssertionError with the report  # doctest: +SKIP
 
-Every target takes plain numpy inputs in a fixed canonical signature (``targets()`` lists them,
-``python -m verification diff --list`` prints them).  The Hypothesis strategies that generate
-each target's inputs are exported (``strategy("gae")``, ``gae_inputs()``, ...) for your own tests.
+Every target has a canonical signature (``targets()`` lists them, ``python -m verification diff
+--list`` prints them with their conventions and clauses).  ``check`` delivers numpy float64 inputs
+by default, torch tensors with ``inputs="torch"``, float32 with ``dtype="float32"``; ``grad=True``
+also checks vector–Jacobian products; ``fix={...}`` pins conventions (``done``, ``layout``,
+``reduction``, ``gamma``, ...); ``allow=(...)`` accepts deviations on named clauses.  The
+Hypothesis strategies that generate each target's inputs are exported (``strategy("gae")``,
+``gae_inputs()``, ...) for your own tests.
 """
 
 from __future__ import annotations
@@ -34,10 +38,14 @@ from .strategies import (
     spd_matrices,
     td_residuals_inputs,
 )
-from .targets import TARGETS, Target, get_target
+from .targets import DRAWN, TARGETS, Clause, Convention, Input, Target, get_target
 
 __all__ = [
     "Case",
+    "Clause",
+    "Convention",
+    "DRAWN",
+    "Input",
     "ConformanceResult",
     "ImplementationLoadError",
     "MatrixOperator",

@@ -1,24 +1,29 @@
 """Worker process: loads one implementation and serves calls over its standard input/output.
 
 Started by :class:`verification.conformance.callers.ProcessCaller` with :data:`BOOTSTRAP`,
-which loads this file and its two siblings (``_calls``, ``loader``) by path, so the worker does
-not pay for importing the rest of the package (scipy, hypothesis) before the implementation.
-Frames are a 4-byte big-endian length and a pickle.  The protocol uses duplicates of the
-original stdin/stdout; the implementation's own prints go to stderr, so they cannot corrupt a
-frame.
+which loads this file and its siblings (``_wire``, ``_calls``, ``_invoke``, ``loader``) by
+path, so the worker does not import the rest of the package (scipy, hypothesis) before the
+implementation.
+
+The protocol runs over duplicates of the original stdin/stdout in the data-only frames of
+:mod:`._wire` -- nothing is pickled in either direction.  The implementation's own stdout and
+stderr both go to the worker's stderr, which the parent drains into a bounded buffer.
+
+Requests: ``{"id": n, "args": (...), "options": {...}}``.  Replies: ``{"id": n, "ok": True,
+"arrays": {name: ndarray}, "meta": {...}}`` or ``{"id": n, "ok": False, "error": "...",
+"meta": {...}}``.  The worker computes nothing but the implementation's outputs; the parent
+validates every reply and computes every expected value and verdict itself.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import struct
 import sys
+import threading
 import time
 import traceback
-from typing import IO, Any
-
 from types import ModuleType
+from typing import IO, Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -28,6 +33,9 @@ BOOTSTRAP = (
     f"s = u.spec_from_file_location('_conformance_worker', {os.path.join(HERE, '_worker.py')!r}); "
     "m = u.module_from_spec(s); sys.modules['_conformance_worker'] = m; s.loader.exec_module(m); m.main()"
 )
+
+#: Longest error text or traceback a reply carries.
+MAX_TEXT = 8000
 
 
 def _sibling(name: str) -> ModuleType:
@@ -49,62 +57,77 @@ def _sibling(name: str) -> ModuleType:
     return mod
 
 
-def send(stream: IO[bytes], obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack(">I", len(data)) + data)
-    stream.flush()
-
-
-def recv(stream: IO[bytes]) -> Any:
-    head = stream.read(4)
-    if len(head) < 4:
-        return None
-    (n,) = struct.unpack(">I", head)
-    data = stream.read(n)
-    if len(data) < n:
-        return None
-    return pickle.loads(data)
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else "... " + text[-MAX_TEXT:]
 
 
 def serve(fn: Any, proto_in: IO[bytes], proto_out: IO[bytes]) -> None:
-    calls = _sibling("_calls")
-    changed_args, copy_args, to_numpy = calls.changed_args, calls.copy_args, calls.to_numpy
+    wire, calls, inv = _sibling("_wire"), _sibling("_calls"), _sibling("_invoke")
     while True:
-        req = recv(proto_in)
-        if req is None:
+        try:
+            req = wire.read_frame(proto_in, calls.MatrixOperator)
+        except wire.WireError:
+            return  # the parent never sends a malformed frame; stop rather than guess
+        if req is None or not isinstance(req, dict):
             return
-        args = req["args"]
-        pristine = copy_args(args)
+        rid, args, options = req.get("id"), tuple(req.get("args", ())), req.get("options") or {}
+        pristine = calls.copy_args(args)
         t0 = time.perf_counter()
         try:
-            out = fn(*args)
+            arrays = inv.invoke(fn, args, options)
             seconds = time.perf_counter() - t0
+        except inv.BadOutput as exc:
+            _reply(wire, proto_out, {"id": rid, "ok": False, "error": _cut(str(exc)),
+                                     "meta": {"status": "bad-output", "seconds": time.perf_counter() - t0}})
+            continue
         except BaseException as exc:  # noqa: BLE001 - everything the implementation raises is a result
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            send(proto_out, {"status": "raised", "error": f"{type(exc).__name__}: {exc}", "traceback": "".join(tb[-4:]),
-                             "seconds": time.perf_counter() - t0})
+            _reply(wire, proto_out, {"id": rid, "ok": False, "error": _cut(f"{type(exc).__name__}: {exc}"),
+                                     "meta": {"status": "raised", "traceback": _cut("".join(tb[-4:])), "seconds": time.perf_counter() - t0}})
             continue
-        try:
-            value = to_numpy(out)
-        except BaseException as exc:  # noqa: BLE001
-            send(proto_out, {"status": "bad-output", "error": f"{type(exc).__name__}: {exc}", "seconds": seconds})
-            continue
-        send(proto_out, {"status": "ok", "value": value, "seconds": seconds, "mutated": changed_args(pristine, args)})
+        dtypes = {k: a.dtype.name for k, a in arrays.items()}
+        sendable = {k: a if a.dtype.name in wire.DTYPES else a.astype("float64") for k, a in arrays.items()}
+        meta = {"seconds": seconds, "mutated": calls.changed_args(pristine, args), "dtypes": dtypes}
+        _reply(wire, proto_out, {"id": rid, "ok": True, "arrays": sendable, "meta": meta})
+
+
+def _reply(wire: ModuleType, out: IO[bytes], msg: dict[str, Any]) -> None:
+    try:
+        wire.write_frame(out, msg)
+    except wire.WireError as exc:  # e.g. an output larger than a frame may be
+        wire.write_frame(out, {"id": msg.get("id"), "ok": False, "error": f"the result cannot be sent: {exc}",
+                               "meta": {"status": "bad-output"}})
+
+
+def _watch_parent(parent: int) -> None:
+    """End the worker when the harness is gone (a hung call would otherwise outlive it)."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def main() -> None:
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="conformance-watchdog", daemon=True).start()
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    os.dup2(2, 1)  # anything the implementation prints goes to stderr
+    os.dup2(2, 1)  # anything the implementation prints goes to stderr, which the parent bounds
+    wire = _sibling("_wire")
+    _sibling("_calls")
+    _sibling("_invoke")
+    loader = _sibling("loader")
     spec = sys.argv[1]
     try:
-        fn = _sibling("loader").load_implementation(spec)
-    except BaseException as exc:  # noqa: BLE001
-        send(proto_out, {"ready": False, "error": str(exc)})
+        fn = loader.load_implementation(spec)
+    except loader.ImplementationLoadError as exc:
+        wire.write_frame(proto_out, {"ready": False, "error": _cut(str(exc))})
         return
-    send(proto_out, {"ready": True})
+    except BaseException as exc:  # noqa: BLE001
+        wire.write_frame(proto_out, {"ready": False, "error": _cut(f"implementation {spec!r}: {type(exc).__name__}: {exc}")})
+        return
+    wire.write_frame(proto_out, {"ready": True})
     serve(fn, proto_in, proto_out)
 
 

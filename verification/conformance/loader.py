@@ -58,14 +58,36 @@ def load_implementation(spec: str) -> Callable[..., Any]:
     except ImplementationLoadError:
         raise
     except BaseException as exc:  # the user's module raised on import (even SystemExit): report it
-        raise ImplementationLoadError(f"implementation {spec!r}: importing failed: {type(exc).__name__}: {exc}") from None
+        raise ImplementationLoadError(_import_failure(spec, module_part, exc)) from None
     obj: Any = module
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ImplementationLoadError(f"implementation {spec!r}: {module_part} has no attribute {attr!r}") from None
+            home = getattr(obj, "__name__", None)
+            names = sorted(n for n, v in getattr(obj, "__dict__", {}).items()
+                           if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == home)[:12]
+            has = f" (it defines: {', '.join(names)})" if names else ""
+            raise ImplementationLoadError(
+                f"implementation {spec!r}: {module_part} has no attribute {attr!r}{has}; fix the name after the colon"
+            ) from None
     if not callable(obj):
         raise ImplementationLoadError(f"implementation {spec!r}: {attr} is not callable ({type(obj).__name__})")
     fn: Callable[..., Any] = obj
     return fn
+
+
+def _import_failure(spec: str, module_part: str, exc: BaseException) -> str:
+    """One line: why importing ``spec`` failed and what to install or fix."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        top = module_part.split(".")[0]
+        if not is_file_spec(module_part) and (exc.name == module_part or module_part.startswith(exc.name + ".") or exc.name == top):
+            return (f"implementation {spec!r}: importing failed: ModuleNotFoundError: No module named {exc.name!r} -- run from the "
+                    f"directory that contains it, add it to PYTHONPATH, or pass path/to/file.py:function")
+        return (f"implementation {spec!r}: importing failed: ModuleNotFoundError: No module named {exc.name!r} (needed by "
+                f"{module_part}) -- install the package that provides it (e.g. pip install {exc.name.split('.')[0]}) into {sys.executable}")
+    if isinstance(exc, SyntaxError):
+        where = f"{exc.filename}, line {exc.lineno}" if exc.filename else module_part
+        return f"implementation {spec!r}: importing failed: SyntaxError in {where}: {exc.msg} -- fix the file"
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"implementation {spec!r}: importing failed: {type(exc).__name__}: {first} -- the module raised while being imported"

@@ -11,8 +11,8 @@ without the reference model, the score on the wrong token, ...).  The tests requ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,14 +32,17 @@ class Wrong:
     name: str
     bug: str
     fn: Callable[..., Any]
+    #: keyword arguments of ``check`` under which the bug is in scope (conventions pinned with
+    #: ``fix``, ``grad=True`` for a gradient bug, ``inputs="torch"``); empty: the defaults.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 FAMILIES: dict[str, list[Wrong]] = {}
 
 
-def _w(target: str, name: str, bug: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _w(target: str, name: str, bug: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        FAMILIES.setdefault(target, []).append(Wrong(target, name, bug, fn))
+        FAMILIES.setdefault(target, []).append(Wrong(target, name, bug, fn, dict(options)))
         return fn
 
     return deco
@@ -355,6 +358,7 @@ def _cg(matvec: Callable[[A], Any], b: Any, iters: int, variant: str) -> Any:
     rs = float(r @ r)
     n_it = iters - 1 if variant == "one-iteration-short" else iters
     n_it = min(n_it, len(bv) - 1) if variant == "stops-before-n" else n_it
+    n_it = 10 if variant == "fixed-10-iterations" else n_it
     for _ in range(n_it):
         if rs == 0.0:
             break
@@ -376,6 +380,7 @@ for _name, _bug in [
     ("wrong-alpha", "α = rᵀr / pᵀp instead of rᵀr / pᵀAp"),
     ("residual-sign", "r ← r + αAp"),
     ("stops-before-n", "at most n − 1 iterations"),
+    ("fixed-10-iterations", "ignores iters and always runs 10 iterations (TRPO's cg_iters hard-coded)"),
 ]:
     FAMILIES.setdefault("conjugate_gradient", []).append(
         Wrong("conjugate_gradient", _name, _bug, lambda matvec, b, iters, _v=_name: _cg(matvec, b, iters, _v))
@@ -519,6 +524,96 @@ for _name, _bug, _kw in [
     FAMILIES.setdefault("kl_rewards", []).append(
         Wrong("kl_rewards", _name, _bug, lambda scores, logp, ref_logp, mask, beta, _kw=_kw: _klr(scores, logp, ref_logp, mask, beta, **_kw))
     )
+
+
+# ------------------------------------------------------- layouts, reductions and gradients (v2)
+# The three mask and reduction bugs that an adapter flattening the batch would hide, a CG that
+# ignores its iteration count, and a stop-gradient bug that leaves every value right.
+
+
+@_w("ppo_clip", "mean-over-padding", "the PPO loss −mean(L) over every position of the [B, T] batch, padding included",
+    fix={"reduction": "masked_mean"})
+def _ppo_mean_pad(logp_new: Any, logp_old: Any, advantages: Any, mask: Any, epsilon: float) -> Any:
+    return -np.mean(reference.ppo_clip(logp_new, logp_old, advantages, epsilon))
+
+
+@_w("ppo_clip", "per-row-mean", "averages each row over its tokens, then the rows (seq-mean-token-mean where the token mean is specified)",
+    fix={"reduction": "masked_mean"})
+def _ppo_row_mean(logp_new: Any, logp_old: Any, advantages: Any, mask: Any, epsilon: float) -> Any:
+    m = _m(mask)
+    per = np.where(m, reference.ppo_clip(logp_new, logp_old, advantages, epsilon), 0.0)
+    n = m.sum(axis=1)
+    return -np.mean(per.sum(axis=1)[n > 0] / n[n > 0])
+
+
+@_w("ppo_clip", "detached-ratio", "ρ computed from a detached logp_new: every value right, no gradient reaches the policy", grad=True)
+def _ppo_detached(logp_new: Any, logp_old: Any, advantages: Any, epsilon: float) -> Any:
+    import torch
+
+    ratio = torch.exp(logp_new.detach() - logp_old)
+    return torch.minimum(ratio * advantages, torch.clamp(ratio, 1 - epsilon, 1 + epsilon) * advantages)
+
+
+@_w("ppo_clip", "clip-branch-detached", "the clipped branch computed from a detached ratio: its gradient is 0 also where it is the active min", grad=True)
+def _ppo_clip_detached(logp_new: Any, logp_old: Any, advantages: Any, epsilon: float) -> Any:
+    import torch
+
+    ratio = torch.exp(logp_new - logp_old)
+    return torch.minimum(ratio * advantages, torch.clamp(ratio.detach(), 1 - epsilon, 1 + epsilon) * advantages + 0 * ratio)
+
+
+@_w("gae", "envs-flattened", "a [T, N] buffer flattened env after env into one trajectory: the recursion flows from one env's first step into the previous env's last",
+    fix={"layout": "[T,N]"})
+def _gae_flat(rewards: Any, values: Any, next_values: Any, terminated: Any, truncated: Any, gamma: float, lam: float) -> Any:
+    shape = np.shape(rewards)
+    r, v, nv, te, tr = (np.asarray(x).reshape(-1, order="F") for x in (rewards, values, next_values, terminated, truncated))
+    return reference.gae(r, v, nv, te, tr, gamma, lam).reshape(shape, order="F")
+
+
+@_w("returns", "time-on-axis-1", "a [T, N] batch read as [N, T]: discounts across environments instead of time", fix={"layout": "[T,N]"})
+def _ret_axis(rewards: Any, gamma: float) -> Any:
+    r = _f(rewards)
+    return reference.discounted_returns(r.T, gamma).T if r.ndim == 2 else reference.discounted_returns(r, gamma)
+
+
+def _token_gae(rewards: Any, values: Any, mask: Any, gamma: float, lam: float, read_padding: bool) -> Any:
+    r, v, m = _f(rewards), _f(values), _m(mask)
+    out = np.zeros_like(r)
+    for b in range(r.shape[0]):
+        acc, nxt = 0.0, 0.0
+        for t in range(r.shape[1] - 1, -1, -1):
+            if not m[b, t]:
+                continue
+            later = np.flatnonzero(m[b, t + 1:])
+            if read_padding:  # bootstraps from values[t + 1] whatever is there (padding after the last token, a hole)
+                nxt = v[b, t + 1] if t + 1 < r.shape[1] else 0.0
+            else:
+                nxt = v[b, t + 1 + later[0]] if later.size else 0.0
+            delta = r[b, t] + gamma * nxt - v[b, t]
+            acc = delta + gamma * lam * acc
+            out[b, t] = acc
+    return out
+
+
+@_w("gae", "token-gae-reads-padding", "token GAE bootstraps from values[t + 1] even where t + 1 is padding or a hole", fix={"layout": "[B,T]"})
+def _gae_tokens_pad(rewards: Any, values: Any, mask: Any, gamma: float, lam: float) -> Any:
+    return _token_gae(rewards, values, mask, gamma, lam, True)
+
+
+@_w("dpo_loss", "sums-unmasked-tokens", "sums every token's log-prob, padding included, into the sequence log-prob", fix={"layout": "[B,T]"})
+def _dpo_unmasked(policy_chosen: Any, policy_rejected: Any, ref_chosen: Any, ref_rejected: Any, chosen_mask: Any, rejected_mask: Any, beta: float) -> Any:
+    return reference.dpo_loss(_f(policy_chosen).sum(1), _f(policy_rejected).sum(1), _f(ref_chosen).sum(1), _f(ref_rejected).sum(1), beta)
+
+
+@_w("dpo_loss", "mean-not-sum", "averages the masked token log-probs (a length-normalised sequence log-prob) where the sum is specified",
+    fix={"layout": "[B,T]"})
+def _dpo_mean_tokens(policy_chosen: Any, policy_rejected: Any, ref_chosen: Any, ref_rejected: Any, chosen_mask: Any, rejected_mask: Any, beta: float) -> Any:
+    cm, rm = _m(chosen_mask), _m(rejected_mask)
+
+    def avg(x: Any, m: Any) -> Any:
+        return np.where(m, _f(x), 0.0).sum(1) / m.sum(1)
+
+    return reference.dpo_loss(avg(policy_chosen, cm), avg(policy_rejected, rm), avg(ref_chosen, cm), avg(ref_rejected, rm), beta)
 
 
 def family(target: str) -> list[Wrong]:
