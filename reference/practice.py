@@ -30,6 +30,7 @@ import numpy as np
 
 from ._validate import (
     BoolArray,
+    _reject_complex,
     FloatArray,
     as_float_array,
     as_index_array,
@@ -117,6 +118,9 @@ def _logits(x: Any, name: str = "logits") -> FloatArray:
     """``[B, T, V]`` logits; −inf allowed (a token of probability 0), +inf and NaN not."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected an array of numbers, got {type(x).__name__}")
+    _reject_complex(x, name)
+    if getattr(getattr(x, "dtype", None), "kind", None) == "b":
+        raise TypeError(f"{name}: expected an array of real numbers, got booleans")
     try:
         z = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -227,8 +231,12 @@ def policy_loss(
     nl = _norm_length(norm_length, lp.shape[1])
     nb = _flag(norm_batch, "norm_batch")
     a = np.where(m, adv, 0.0)
-    ratio = np.exp(np.where(m, lp - lo, 0.0))
-    o = np.minimum(ratio * a, np.clip(ratio, 1.0 - el, 1.0 + eh) * a)
+    with np.errstate(over="ignore"):  # ρ beyond float64 is +inf (exact: it is that large)
+        ratio = np.exp(np.where(m, lp - lo, 0.0))
+    # min(ρA, clip(ρ)A) = A·min(ρ, 1 + ε_high) for A >= 0 and A·max(ρ, 1 − ε_low) for A < 0: the same
+    # products, but A = 0 gives 0 and never 0·inf where ρ overflows
+    neg = a < 0
+    o = np.where(neg, 0.0, a) * np.minimum(ratio, 1.0 + eh) + np.where(neg, a, 0.0) * np.where(neg, np.maximum(ratio, 1.0 - el), 1.0)
     if c is not None:
         o = np.where(a < 0, np.maximum(o, c * a), o)
     return -_aggregate(np.where(m, o, 0.0), m, md, nl, nb)
@@ -319,10 +327,12 @@ def _k3(r: FloatArray) -> FloatArray:
     """e^{−r} − 1 + r to full relative accuracy: its Taylor series for |r| < ½ (where expm1(−r) + r
     cancels: at r = 1e-7 it keeps 9 digits of 16), expm1(−r) + r elsewhere (cancellation <= 4x)."""
     u = -r
+    small = np.abs(u) < 0.5
+    us = np.where(small, u, 0.0)  # the series only where it is used (a huge u would overflow it)
     poly = np.zeros_like(u)
     for c in reversed(_K3_SERIES):
-        poly = poly * u + c
-    out: FloatArray = np.where(np.abs(u) < 0.5, u * u * poly, np.expm1(u) - u)
+        poly = poly * us + c
+    out: FloatArray = np.where(small, us * us * poly, np.expm1(u) - u)
     return out
 
 

@@ -209,6 +209,27 @@ BASE: dict[str, Callable[[], dict[str, Any]]] = {
         logits=LOGITS, states=np.array([[0, 1, 1], [1, 0, 0]]), actions=np.array([[1, 0, 1], [0, 0, 1]]), rewards=R23, values=V23,
         gamma=0.9, lam=0.8, step_size=0.1, weights=W2,
     ),
+    # §17 practice targets (reference/practice.py), every parameter including the keyword-only conventions
+    "adaptive_kl_update": lambda: dict(beta=0.1, kl=0.02, target=0.01, horizon=1000.0, n_steps=64.0),
+    "aggregate_loss": lambda: dict(loss=R23, mask=MASK23, mode="seq_mean_token_sum_norm", norm_length=4.0, norm_batch=True),
+    "group_advantages": lambda: dict(rewards=R4, group_size=2, scale="group", eps=1e-6, ddof=1, eps_placement="std", singleton="zero"),
+    "kl_penalty": lambda: dict(logp=TLP23, ref_logp=TLP23 - 0.25 * V23, kind="k3", clamp=10.0),
+    "masked_whiten": lambda: dict(x=R23, mask=MASK23, shift_mean=True, ddof=1, eps=1e-8, eps_placement="var"),
+    "policy_loss": lambda: dict(
+        logp_new=TLP23, logp_old=TLP23 - 0.1 * V23, advantages=R23, mask=MASK23, clip_low=0.2, clip_high=0.28, dual_clip=3.0,
+        agg="token_mean", norm_length=4.0, norm_batch=True,
+    ),
+    "practice_masked_gae": lambda: dict(rewards=R23, values=V23, mask=MASK23, gamma=0.9, lam=0.8, holes="skip"),
+    "preference_loss": lambda: dict(
+        policy_chosen=LP3, policy_rejected=LO3, ref_chosen=LO3[::-1].copy(), ref_rejected=LP3[::-1].copy(), beta=0.1, kind="sigmoid",
+        label_smoothing=0.1,
+    ),
+    "rloo_advantages": lambda: dict(rewards=R4, group_size=2),
+    "token_entropy": lambda: dict(logits=np.linspace(-1.0, 1.0, 24).reshape(2, 3, 4), temperature=0.7),
+    "token_logprobs": lambda: dict(logits=np.linspace(-1.0, 1.0, 24).reshape(2, 3, 4), tokens=np.array([[0, 3, 1], [2, 2, 0]]), temperature=0.7),
+    "value_loss": lambda: dict(
+        values=V23, old_values=NV23, returns=R23, mask=MASK23, clip=0.2, agg="seq_mean_token_mean", norm_length=4.0, norm_batch=True,
+    ),
 }
 
 #: Not enumerated here, with the reason; the report lists what each needs.
@@ -234,15 +255,30 @@ RANGE_OVERRIDE: dict[tuple[str, str], str] = {
     ("kl_beta_update", "kl"): "nonneg",
     ("backtracking_line_search", "backtrack_coef"): "open_unit",
     ("trpo_step", "backtrack_coef"): "open_unit",
+    ("adaptive_kl_update", "target"): "pos",
+    ("adaptive_kl_update", "horizon"): "pos",
+    ("adaptive_kl_update", "n_steps"): "nonneg",
+    ("aggregate_loss", "norm_length"): "pos",
+    ("policy_loss", "norm_length"): "pos",
+    ("value_loss", "norm_length"): "pos",
+    ("policy_loss", "clip_low"): "nonneg",
+    ("policy_loss", "clip_high"): "nonneg",
+    ("value_loss", "clip"): "nonneg",
+    ("kl_penalty", "clamp"): "pos",
+    ("token_logprobs", "temperature"): "pos",
+    ("token_entropy", "temperature"): "pos",
+    ("preference_loss", "label_smoothing"): "nonneg",
+    ("group_advantages", "eps"): "nonneg",
+    ("masked_whiten", "eps"): "nonneg",
 }
 #: arrays that must be probability distributions along their last axis
 PROB = {"initial", "transitions", "state_dist", "p", "q", "ref_probs", "policy_probs", "pi_current", "pi_next"}
 #: arrays of non-negative weights
 WEIGHTS = {"weights"}
 #: the minimum of each integer argument
-INT_MIN = {"horizon": 1, "k": 1, "vocab_size": 1, "length": 1, "n_items": 2, "n_states": 1, "cg_iters": 0, "max_backtracks": 1, "state": 0, "action": 0}
+INT_MIN = {"group_size": 1, "horizon": 1, "k": 1, "vocab_size": 1, "length": 1, "n_items": 2, "n_states": 1, "cg_iters": 0, "max_backtracks": 1, "state": 0, "action": 0}
 #: integer arguments tried at 10**12: refused before any work that grows with it, or (VALID) handled in bounded time
-INT_HUGE = {"vocab_size", "length", "n_items", "n_states", "horizon", "max_backtracks", "k"}
+INT_HUGE = {"group_size", "vocab_size", "length", "n_items", "n_states", "horizon", "max_backtracks", "k"}
 
 #: (function, argument, class) triples whose generated input lies inside the domain, with why.
 VALID: dict[tuple[str, str, str], str] = {}
@@ -278,6 +314,9 @@ _valid("k_step_advantage k_step_return", "k", "huge", "k >= n_t: Â^(k) = Â^(n_
 _valid("backtracking_line_search trpo_step", "max_backtracks", "huge", "the search stops by j ~ 3300 at the latest, once α^j Δ underflows to 0")
 _valid("masked_mean_torch", "mask", "row_without_token", "the mean over all response tokens of the batch; one row may have none")
 _valid("q_actor_step score_function", "state action", "float_integral", "an integral float is an index, as in every index array")
+_valid("aggregate_loss policy_loss value_loss masked_whiten practice_masked_gae", "mask", "row_without_token",
+       "§17: a row without a response token is allowed (it contributes nothing; its outputs are 0)")
+_valid("token_entropy", "logits", "empty drop_one", "[B, T, V] with any B >= 0: one entropy per position")
 
 # ------------------------------------------------------------------------------ bad-input generators
 
