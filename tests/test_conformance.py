@@ -74,7 +74,7 @@ def test_every_target_has_a_family_of_wrong_implementations() -> None:
 
 @pytest.mark.parametrize("wrong", WRONG, ids=[f"{w.target}:{w.name}" for w in WRONG])
 def test_wrong_implementation_is_rejected(wrong: Wrong) -> None:
-    res = check(wrong.target, wrong.fn, isolation="in-process", examples=100, claims=False, discover=False, **wrong.options)
+    res = check(wrong.target, wrong.fn, examples=100, claims=False, discover=False, **wrong.options)
     assert not res.conforms, f"{wrong.target}:{wrong.name} ({wrong.bug}) was accepted"
     assert res.counterexample is not None and res.reason
     assert "reproduce (paste into python):" in res.message()
@@ -93,7 +93,7 @@ SEARCH_ONLY = [
 @pytest.mark.parametrize(("target", "name"), SEARCH_ONLY, ids=[f"{t}:{n}" for t, n in SEARCH_ONLY])
 def test_search_alone_finds_and_shrinks(target: str, name: str) -> None:
     (wrong,) = [w for w in family(target) if w.name == name]
-    res = check(target, wrong.fn, isolation="in-process", examples=150, claims=False, pinned=False)
+    res = check(target, wrong.fn, examples=150, claims=False, pinned=False)
     assert not res.conforms, f"{target}:{name} survived the search without the pinned cases"
     assert res.found_by.startswith("Hypothesis search")
     assert res.counterexample is not None
@@ -101,7 +101,7 @@ def test_search_alone_finds_and_shrinks(target: str, name: str) -> None:
 
 @pytest.mark.parametrize("target", list(FLOAT32))
 def test_float32_torch_implementation_conforms(target: str) -> None:
-    res = check(target, FLOAT32[target], isolation="in-process", examples=150)
+    res = check(target, FLOAT32[target], examples=150)
     assert res.conforms, res.message()
     assert res.got_dtype == "float32"
     assert res.error_ratio <= 1.0
@@ -111,8 +111,8 @@ def test_float32_torch_implementation_conforms(target: str) -> None:
 def test_half_precision_is_rejected_but_float32_is_not() -> None:
     # The policy's two sides on one target: float32 round-off passes, float16's (~2^-11) fails.
     half = [w for w in family("gae") if w.name == "float16"][0]
-    assert not check("gae", half.fn, isolation="in-process", examples=100, claims=False).conforms
-    assert check("gae", FLOAT32["gae"], isolation="in-process", examples=100, claims=False).conforms
+    assert not check("gae", half.fn, examples=100, claims=False).conforms
+    assert check("gae", FLOAT32["gae"], examples=100, claims=False).conforms
 
 
 def test_tolerance_bound_by_hand() -> None:
@@ -139,7 +139,7 @@ def test_an_error_ten_times_float32_roundoff_is_rejected() -> None:
         b = get_target("returns").bound({"rewards": rewards, "gamma": gamma}, exp)
         return exp + 10.0 * b.ops * U32 * b.scale
 
-    res = check("returns", off, isolation="in-process", examples=50, claims=False)
+    res = check("returns", off, examples=50, claims=False)
     assert not res.conforms and res.reason.startswith("value differs")
 
 
@@ -235,7 +235,7 @@ def test_snippet_is_runnable_and_reproduces(tmp_path: Path) -> None:
 def test_api_snippet_for_an_importable_callable() -> None:
     from verification.conformance.wrong import _gae_nocut
 
-    res = check("gae", _gae_nocut, isolation="in-process", examples=20, claims=False)
+    res = check("gae", _gae_nocut, examples=20, claims=False)
     assert "from verification.conformance.wrong import _gae_nocut as impl" in res.snippet
     ns: dict[str, Any] = {}
     exec(res.snippet, ns)  # noqa: S102 - our own generated snippet
@@ -244,21 +244,21 @@ def test_api_snippet_for_an_importable_callable() -> None:
 
 def test_assert_conforms_raises_with_the_report() -> None:
     with pytest.raises(AssertionError) as info:
-        assert_conforms("ppo_clip", [w for w in family("ppo_clip") if w.name == "max-not-min"][0].fn, isolation="in-process", examples=20, claims=False)
+        assert_conforms("ppo_clip", [w for w in family("ppo_clip") if w.name == "max-not-min"][0].fn, examples=20, claims=False)
     text = str(info.value)
     for part in ("ppo_clip: DOES NOT CONFORM", "expected:", "got:", "max error:", "reproduce (paste into python):"):
         assert part in text
-    assert assert_conforms("ppo_clip", reference.ppo_clip, isolation="in-process", examples=20).conforms
+    assert assert_conforms("ppo_clip", reference.ppo_clip, examples=20).conforms
 
 
 def test_claims_that_use_the_target_are_run_and_reported() -> None:
     # returns -> reference.discounted_returns, used by RET-FAST-EQUALS-LITERAL and VF-REGRESSION.
     bug = [w for w in family("returns") if w.name == "no-discount"][0]
-    res = check("returns", bug.fn, isolation="in-process", examples=50)
+    res = check("returns", bug.fn, examples=50)
     assert {"RET-FAST-EQUALS-LITERAL", "VF-REGRESSION"} <= set(res.claims_checked)
     assert "RET-FAST-EQUALS-LITERAL" in res.claims_broken
     assert "claims broken: " in res.message() and "RET-FAST-EQUALS-LITERAL" in res.message()
-    ok = check("returns", FLOAT32["returns"], isolation="in-process", examples=50)
+    ok = check("returns", FLOAT32["returns"], examples=50)
     assert ok.conforms and not ok.claims_broken and "VF-REGRESSION" in ok.claims_checked
 
 
@@ -281,13 +281,13 @@ def test_new_claims_are_picked_up_from_the_registry(monkeypatch: pytest.MonkeyPa
                  lambda: st.tuples(st.lists(st.integers(-3, 3).map(float), min_size=1, max_size=6).map(np.array), st.sampled_from([0.5, 1.0])),
                  chk, ("gae",))
     monkeypatch.setattr(harness, "all_claims", lambda: [fake])
-    ok = check("gae", FLOAT32["gae"], isolation="in-process", examples=30)
+    ok = check("gae", FLOAT32["gae"], examples=30)
     assert ok.claims_checked == ["GAE-ZERO-VALUES-IS-RETURN"] and not ok.claims_broken
     # γ in place of γλ: with V = 0 and γ = 1 the advantage becomes the undiscounted return
-    res = check("gae", [w for w in family("gae") if w.name == "gamma-not-gamma-lambda"][0].fn, isolation="in-process", examples=30)
+    res = check("gae", [w for w in family("gae") if w.name == "gamma-not-gamma-lambda"][0].fn, examples=30)
     assert not res.conforms and res.claims_broken == ["GAE-ZERO-VALUES-IS-RETURN"]
     # λ in place of γλ is right when γ = 1, so it breaks the target but not this claim
-    res = check("gae", [w for w in family("gae") if w.name == "lambda-not-gamma-lambda"][0].fn, isolation="in-process", examples=30)
+    res = check("gae", [w for w in family("gae") if w.name == "lambda-not-gamma-lambda"][0].fn, examples=30)
     assert not res.conforms and res.claims_checked == ["GAE-ZERO-VALUES-IS-RETURN"] and not res.claims_broken
 
 
@@ -316,17 +316,17 @@ def test_claim_calls_outside_the_canonical_domain_use_the_reference() -> None:
 
 
 def test_kl_rewards_invalid_rows_are_reported_not_judged() -> None:
-    res = check("kl_rewards", FLOAT32["kl_rewards"], isolation="in-process", examples=20, claims=False)
+    res = check("kl_rewards", FLOAT32["kl_rewards"], examples=20, claims=False)
     assert res.conforms
     assert any("no response token" in n and "without raising" in n for n in res.notes)
-    strict = check("kl_rewards", reference.kl_rewards, isolation="in-process", examples=20, claims=False)
+    strict = check("kl_rewards", reference.kl_rewards, examples=20, claims=False)
     assert any("raises" in n for n in strict.notes)
 
 
 def test_json_result_is_serializable() -> None:
     import json
 
-    res = check("dpo_loss", [w for w in family("dpo_loss") if w.name == "no-reference"][0].fn, isolation="in-process", examples=20, claims=False)
+    res = check("dpo_loss", [w for w in family("dpo_loss") if w.name == "no-reference"][0].fn, examples=20, claims=False)
     doc = json.loads(json.dumps(res.to_json()))
     assert doc["conforms"] is False and doc["counterexample"] and doc["snippet"]
     assert math.isfinite(doc["max_error"]) or isinstance(doc["max_error"], str)
