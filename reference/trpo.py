@@ -210,7 +210,7 @@ def natural_step(g: Any, fisher: Any, max_kl: float, *, damping: float = 0.0) ->
     With damping λ > 0, F is replaced by F + λI throughout (the constraint included).
 
     Args:
-        g: [n], gradient of the surrogate at θ_k.
+        g: [n], n >= 1, gradient of the surrogate at θ_k.
         fisher: [n, n], symmetric positive definite (the Hessian of the mean KL at θ_k), or the
             Fisher-vector product x ↦ F x as a callable (what TRPO code has); the callable is
             applied to the n unit vectors (exact for a linear operator) and the matrix solved.
@@ -218,8 +218,15 @@ def natural_step(g: Any, fisher: Any, max_kl: float, *, damping: float = 0.0) ->
         damping: λ >= 0.
     Returns:
         [n]; the zero vector when g = 0 (no ascent direction exists).
+
+    Δ does not depend on the scale of g, so g is rescaled before anything is squared: with
+    u = g / 2^e, 2^(e−1) <= ‖g‖∞ < 2^e (an exact power-of-two division), Δ = sqrt(2δ / uᵀ(F + λI)⁻¹u)
+    (F + λI)⁻¹u.  c·g for any c > 0 with c·g representable (1e-160 and 1e160 included) gives the
+    same finite Δ as g (gᵀF⁻¹g itself would underflow to 0 or overflow to inf there).
     """
     gv = as_float_array(g, "g", ndim=1)
+    if gv.shape[0] == 0:
+        raise ValueError("g: empty gradient (n = 0): there is no step to take")
     if callable(fisher):
         n = gv.shape[0]
         cols = [as_float_array(fisher(np.eye(n)[:, j]), "fisher(e_j)", ndim=1) for j in range(n)]
@@ -233,8 +240,12 @@ def natural_step(g: Any, fisher: Any, max_kl: float, *, damping: float = 0.0) ->
     lam = check_nonnegative(damping, "damping")
     f = check_spd(f + lam * np.eye(gv.shape[0]), "fisher")
     delta = check_positive(max_kl, "max_kl")
-    x = np.linalg.solve(f, gv)
-    quad = float(gv @ x)
+    gmax = float(np.max(np.abs(gv)))
+    if gmax == 0.0:
+        return np.zeros_like(gv)
+    u = np.ldexp(gv, -int(np.frexp(gmax)[1]))  # exact: g / 2^e with ‖u‖∞ in [1/2, 1)
+    x = np.linalg.solve(f, u)
+    quad = float(u @ x)
     if quad <= 0.0:
         return np.zeros_like(gv)
     out: FloatArray = np.sqrt(2.0 * delta / quad) * x
@@ -263,15 +274,19 @@ def conjugate_gradient(
 
     Args:
         matvec: x ↦ A x for x of shape [n].
-        b: [n].
-        iters: maximum number of iterations, >= 0.
+        b: [n], n >= 1 (an empty system is a ValueError).
+        iters: maximum number of iterations, an int >= 0 (another type is a TypeError).
         residual_tol: stop when rᵀr <= residual_tol.
         damping: λ >= 0, added to the diagonal (TRPO's damping, e.g. 0.1).
     Returns:
         x, shape [n].
     """
     bv = as_float_array(b, "b", ndim=1)
-    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 0:
+    if bv.shape[0] == 0:
+        raise ValueError("b: empty right-hand side (n = 0): there is no system to solve")
+    if isinstance(iters, (bool, np.bool_)) or not isinstance(iters, (int, np.integer)):
+        raise TypeError(f"iters: expected an int >= 0, got {type(iters).__name__}")
+    if iters < 0:
         raise ValueError(f"iters: expected an int >= 0, got {iters!r}")
     if not callable(matvec):
         raise TypeError("matvec: expected a callable x -> A x")
@@ -285,9 +300,15 @@ def conjugate_gradient(
     for _ in range(int(iters)):
         if rs <= tol or rs == 0.0:
             break
-        ap = as_float_array(matvec(p), "matvec(p)", ndim=1)
+        try:
+            ap_raw = matvec(p)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ValueError(
+                f"b: matvec failed on a vector of b's shape {bv.shape} (does b's length match the operator?): {exc}"
+            ) from exc
+        ap = as_float_array(ap_raw, "matvec(p)", ndim=1)
         if ap.shape != bv.shape:
-            raise ValueError(f"matvec: returned shape {ap.shape}, expected {bv.shape}")
+            raise ValueError(f"matvec: returned shape {ap.shape}, but b has shape {bv.shape}: b's length must match the operator")
         if lam:
             ap = ap + lam * p
         pap = float(p @ ap)

@@ -74,6 +74,10 @@ def _t(x: Any, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x), dtype=dtype)
 
 
+def _fisher_matvec(x: Any) -> Any:
+    return FISHER @ np.asarray(x)
+
+
 def _quadratic(theta: Any) -> float:
     return -float(np.sum((np.asarray(theta) - 1.0) ** 2))
 
@@ -104,7 +108,7 @@ BASE: dict[str, Callable[[], dict[str, Any]]] = {
     "bt_preference_prob": lambda: dict(r_chosen=A3, r_rejected=LP3),
     "categorical_entropy": lambda: dict(logits=np.array([[0.1, 0.2, -0.3], [1.0, 0.0, 0.5]])),
     "categorical_kl": lambda: dict(logits_p=np.array([[0.1, 0.2, -0.3], [1.0, 0.0, 0.5]]), logits_q=np.array([[0.0, 0.2, 0.3], [-1.0, 0.0, 0.5]])),
-    "conjugate_gradient": lambda: {},  # SKIP (helper v2 changes its signature)
+    "conjugate_gradient": lambda: dict(matvec=_fisher_matvec, b=np.array([1.0, -0.5]), iters=3, residual_tol=1e-12, damping=0.1),
     "constant_baseline": lambda: dict(returns=A3, weights=PROBS),
     "discounted_returns": lambda: dict(rewards=R4, gamma=0.9),
     "discounted_returns_literal": lambda: dict(rewards=R4, gamma=0.9),
@@ -150,7 +154,7 @@ BASE: dict[str, Callable[[], dict[str, Any]]] = {
     "masked_returns": lambda: dict(rewards=R23, mask=MASK23, gamma=0.9),
     "mean_kl": lambda: dict(logits=LOGITS + 0.5 * ADV22, logits_old=LOGITS, state_dist=SD),
     "min_variance_baseline": lambda: dict(grad_logp=np.array([[1.0, 0.5], [-0.5, 0.0], [0.25, 1.0]]), returns=A3, weights=PROBS),
-    "natural_step": lambda: {},  # SKIP (helper v2 changes its signature)
+    "natural_step": lambda: dict(g=np.array([1.0, -0.5]), fisher=FISHER, max_kl=0.01, damping=0.1),
     "policy_gradient_template": lambda: dict(grad_logp=G3, psi=R23, weights=W2),
     "policy_gradient_theorem": lambda: dict(mdp=_mdp(), logits=LOGITS),
     "ppo_actor_critic_loss": lambda: dict(
@@ -233,10 +237,7 @@ BASE: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 #: Not enumerated here, with the reason; the report lists what each needs.
-SKIP: dict[str, str] = {
-    "conjugate_gradient": "signature being changed by helper v2 (damping, matvec)",
-    "natural_step": "signature being changed by helper v2 (damping)",
-}
+SKIP: dict[str, str] = {}
 
 # --------------------------------------------------------------- argument-name rules (ranges, roles)
 
@@ -265,6 +266,7 @@ RANGE_OVERRIDE: dict[tuple[str, str], str] = {
     ("policy_loss", "clip_high"): "nonneg",
     ("value_loss", "clip"): "nonneg",
     ("kl_penalty", "clamp"): "pos",
+    ("conjugate_gradient", "residual_tol"): "nonneg",
     ("token_logprobs", "temperature"): "pos",
     ("token_entropy", "temperature"): "pos",
     ("preference_loss", "label_smoothing"): "nonneg",
@@ -276,7 +278,7 @@ PROB = {"initial", "transitions", "state_dist", "p", "q", "ref_probs", "policy_p
 #: arrays of non-negative weights
 WEIGHTS = {"weights"}
 #: the minimum of each integer argument
-INT_MIN = {"group_size": 1, "horizon": 1, "k": 1, "vocab_size": 1, "length": 1, "n_items": 2, "n_states": 1, "cg_iters": 0, "max_backtracks": 1, "state": 0, "action": 0}
+INT_MIN = {"iters": 0, "group_size": 1, "horizon": 1, "k": 1, "vocab_size": 1, "length": 1, "n_items": 2, "n_states": 1, "cg_iters": 0, "max_backtracks": 1, "state": 0, "action": 0}
 #: integer arguments tried at 10**12: refused before any work that grows with it, or (VALID) handled in bounded time
 INT_HUGE = {"group_size", "vocab_size", "length", "n_items", "n_states", "horizon", "max_backtracks", "k"}
 
@@ -675,7 +677,7 @@ if __name__ == "__main__":  # pragma: no cover
     for (cl, o), v in c.items():
         rows[(cl if detail else group_of(cl), o)] += v
     labels = sorted({k[0] for k in rows}) if detail else [g for g in GROUPS if any(rows[(g, o)] for o in OUTCOMES)]
-    print(f"{n_fn} functions (skipped: {', '.join(sorted(SKIP))}), {sum(c.values())} bad inputs")
+    print(f"{n_fn} functions (skipped: {', '.join(sorted(SKIP)) or 'none'}), {sum(c.values())} bad inputs")
     print("| class | tried | " + " | ".join(OUTCOMES) + " |")
     print("|---|---:|" + "---:|" * len(OUTCOMES))
     for lab in labels:

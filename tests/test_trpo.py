@@ -48,6 +48,37 @@ def test_natural_step_scales_as_one_over_sqrt_c(case: SPDCase, c: float) -> None
     np.testing.assert_allclose(b, a / math.sqrt(c), rtol=1e-9, atol=1e-14 * float(np.max(np.abs(a))))
 
 
+@pytest.mark.parametrize("c", [1e-160, 1e160, 2.0**-600, 3.0])
+@pytest.mark.parametrize("damping", [0.0, 0.1])
+def test_natural_step_is_independent_of_the_scale_of_g(c: float, damping: float) -> None:
+    # Δ(c·g) = Δ(g) for c > 0, also where gᵀF⁻¹g itself would underflow (c = 1e-160: (1e-160)² is
+    # subnormal and 2δ/gᵀF⁻¹g overflows) or overflow (c = 1e160); g is rescaled before anything is
+    # squared.  Reference value: eq. (10.5)
+    # evaluated on g of unit scale, where nothing under- or overflows.
+    f = np.array([[2.0, 0.5], [0.5, 1.0]])
+    g = np.array([1.0, -0.5])
+    fd = f + damping * np.eye(2)
+    x = np.linalg.solve(fd, g)
+    want = math.sqrt(2.0 * 0.01 / float(g @ x)) * x
+    got = reference.natural_step(c * g, f, 0.01, damping=damping)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    if c in (1e-160, 1e160):  # the unscaled formula fails there (the step of the issue: ±inf or NaN)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            xc = np.linalg.solve(fd, c * g)
+            naive = np.sqrt(2.0 * 0.01 / np.float64((c * g) @ xc)) * xc
+        assert not np.all(np.isfinite(naive)) or not np.allclose(naive, want, rtol=1e-6)
+
+
+def test_natural_step_power_of_two_scale_is_bitwise() -> None:
+    # the rescaling is an exact division by a power of two: 2^k·g gives bitwise the step of g
+    g = np.array([0.3, -1.7, 0.2])
+    f = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.1], [0.0, 0.1, 3.0]])
+    base = reference.natural_step(g, f, 0.02, damping=0.1)
+    for k in (-700, -20, 1, 500):
+        assert np.array_equal(reference.natural_step(np.ldexp(g, k), f, 0.02, damping=0.1), base)
+
+
 def test_conjugate_gradient_exact_two_by_two() -> None:
     # H = [[4, 1], [1, 3]], b = (1, 2): x = H⁻¹b = (1/11, 7/11), reached in 2 iterations
     h = np.array([[4.0, 1.0], [1.0, 3.0]])
@@ -132,6 +163,13 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("g vs fisher shapes", lambda: reference.natural_step([1.0, 1.0, 1.0], np.eye(2), 0.1), ValueError, "fisher"),
     ("damping negative", lambda: reference.natural_step([1.0], [[1.0]], 0.1, damping=-0.1), ValueError, "damping"),
     ("cg iters negative", lambda: reference.conjugate_gradient(lambda v: v, [1.0], -1), ValueError, "iters"),
+    ("cg iters float", lambda: reference.conjugate_gradient(lambda v: v, [1.0], 2.0), TypeError, "iters"),  # type: ignore[arg-type]
+    ("cg iters str", lambda: reference.conjugate_gradient(lambda v: v, [1.0], "3"), TypeError, "iters"),  # type: ignore[arg-type]
+    ("cg iters bool", lambda: reference.conjugate_gradient(lambda v: v, [1.0], True), TypeError, "iters"),
+    ("cg b shorter than the operator", lambda: reference.conjugate_gradient(lambda v: np.eye(3) @ v, [1.0, 1.0], 3), ValueError, "b:"),
+    ("cg b longer than the operator", lambda: reference.conjugate_gradient(lambda v: (np.eye(2) @ v[:2]), [1.0, 1.0, 1.0], 3), ValueError, "b has"),
+    ("cg empty b", lambda: reference.conjugate_gradient(lambda v: v, [], 3), ValueError, "b:"),
+    ("natural_step empty g", lambda: reference.natural_step([], np.zeros((0, 0)), 0.1), ValueError, "g:"),
     ("cg not PD", lambda: reference.conjugate_gradient(lambda v: -v, [1.0, 1.0], 3), ValueError, "positive definite"),
     ("cg wrong shape", lambda: reference.conjugate_gradient(lambda v: np.zeros(3), [1.0, 1.0], 3), ValueError, "matvec"),
     ("cg not callable", lambda: reference.conjugate_gradient(np.eye(2), [1.0, 1.0], 3), TypeError, "matvec"),  # type: ignore[arg-type]
