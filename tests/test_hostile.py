@@ -117,6 +117,11 @@ def _gone(pid: int, wait: float = 5.0) -> bool:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
+        try:  # a zombie (exited, not yet reaped by whoever inherited it) is gone too
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except (OSError, IndexError):
+            pass
         time.sleep(0.05)
     return False
 
