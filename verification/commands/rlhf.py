@@ -124,7 +124,7 @@ def format_report(summary: dict[str, Any]) -> str:
     lines.append("")
     lines.append("criteria:")
     for c in summary["criteria"]:
-        lines.append(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:<22} {c['value']:.4f} {c['direction']} {c['threshold']:.4f}   {c['description']}")
+        lines.append(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:<22} {c['value']:.4g} {c['direction']} {c['threshold']:.4g}   {c['description']}")
     lines.append(f"{'PASSED' if summary['passed'] else 'FAILED'}: {sum(c['passed'] for c in summary['criteria'])} of {len(summary['criteria'])} criteria")
     return "\n".join(lines)
 
