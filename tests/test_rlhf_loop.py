@@ -76,8 +76,8 @@ def test_quick_preset_passes_its_criteria(quick: tuple[LoopResult, Path]) -> Non
         "dr_grpo_gap_closed_true", "dr_grpo_length_error", "dr_grpo_group_local",
         "rloo_gap_closed_true", "rloo_length_error", "rloo_group_local", "rloo_unbiased",
         "reinforce_pp_gap_closed_true", "reinforce_pp_length_error",
-        "dr_grpo_k3_group_local", "dr_grpo_k3_kl_ratio",
-        "dr_grpo_k1_loss_group_local", "dr_grpo_k1_loss_unregularized",
+        "dr_grpo_k3_group_local", "dr_grpo_k1_loss_group_local", "dr_grpo_k1_loss_unregularized",
+        "dr_grpo_k3_vs_dr_grpo",
     ]
     failed = [c for c in result.criteria if not c.passed]
     assert not failed, "\n" + rlhf_cmd.format_report(result.summary)

@@ -34,7 +34,7 @@ class Criteria:
     dpo_kl_ratio_true: float = 0.3
     cf_gap_closed_true: float = 0.7
     cf_length_error_max: float = 0.15
-    cf_k3_kl_ratio_min: float = 0.25
+    cf_k3_vs_reward_min: float = 1.5
     cf_k1_loss_kl_overshoot_min: float = 1.5
 
 
