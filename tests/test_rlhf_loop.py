@@ -620,3 +620,19 @@ def test_validate_api_names_the_argument(tmp_path: Path) -> None:
 def test_loop_config_rejects_bad_values(changes: dict[str, Any], text: str) -> None:
     with pytest.raises((ValueError, TypeError), match=text):
         QUICK.with_(**changes)
+
+
+def test_every_critic_free_variant_runs_and_reports_its_measures(tiny_prepared: Any) -> None:
+    """All 15 variants (5 estimators × 3 KL placements) train two steps on the tiny task; each
+    reports the exact measures its criteria read (plumbing only: TINY is too small for criteria)."""
+    assert len(VARIANTS) == 15
+    for name, v in VARIANTS.items():
+        st = run_cf(tiny_prepared, name)
+        final = st.history[-1]["true"]
+        assert np.isfinite(final["gap_mean"]) and np.isfinite(final["expected_length_mean"]), name
+        m = cf_measures(v, REFERENCE, tiny_prepared, st.extra["logp"], tiny_prepared.cfg)
+        names = {c.name for c in cf_criteria(name, st.history[-1], m, tiny_prepared.cfg)}
+        assert (f"{name}_group_local" in names) == (v.advantage != "whiten"), name
+        assert (f"{name}_gap_closed_true" in names) == (v.kl == "reward"), name
+        if v.kl == "loss-k3" and v.advantage in ("none", "rloo"):
+            assert m["beta_eff"] > 0 and len(m["kl_to_reverse_optimum"]) == tiny_prepared.task.n_prompts

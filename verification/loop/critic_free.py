@@ -55,17 +55,24 @@ class Variant:
     kl: str
 
 
+_BASES = (
+    Variant("grpo", "GRPO (group std, token_mean)", "group", "token_mean", "reward"),
+    Variant("grpo_seq_mean", "GRPO (group std, seq_mean_token_mean)", "group", "seq_mean_token_mean", "reward"),
+    Variant("dr_grpo", "Dr. GRPO (no std, seq_mean_token_sum_norm)", "none", "seq_mean_token_sum_norm", "reward"),
+    Variant("rloo", "RLOO (leave-one-out, seq_mean_token_sum)", "rloo", "seq_mean_token_sum", "reward"),
+    Variant("reinforce_pp", "REINFORCE++ (batch-whitened returns, token_mean)", "whiten", "token_mean", "reward"),
+)
+
+
+def _with_kl(v: Variant, kl: str) -> Variant:
+    suffix, words = {"loss-k3": ("_k3", "k3 KL in the loss"), "loss-k1": ("_k1_loss", "k1 KL in the loss")}[kl]
+    return Variant(v.name + suffix, f"{v.label[:-1]}, {words})", v.advantage, v.agg, kl)
+
+
+#: Every estimator with every KL placement: ``<base>`` (k1 in the reward), ``<base>_k3`` and
+#: ``<base>_k1_loss`` (in the loss).  The presets run the five bases and ``dr_grpo_k3``, ``dr_grpo_k1_loss``.
 VARIANTS: dict[str, Variant] = {
-    v.name: v
-    for v in (
-        Variant("grpo", "GRPO (group std, token_mean)", "group", "token_mean", "reward"),
-        Variant("grpo_seq_mean", "GRPO (group std, seq_mean_token_mean)", "group", "seq_mean_token_mean", "reward"),
-        Variant("dr_grpo", "Dr. GRPO (no std, seq_mean_token_sum_norm)", "none", "seq_mean_token_sum_norm", "reward"),
-        Variant("rloo", "RLOO (leave-one-out, seq_mean_token_sum)", "rloo", "seq_mean_token_sum", "reward"),
-        Variant("reinforce_pp", "REINFORCE++ (batch-whitened returns, token_mean)", "whiten", "token_mean", "reward"),
-        Variant("dr_grpo_k3", "Dr. GRPO, k3 KL in the loss", "none", "seq_mean_token_sum_norm", "loss-k3"),
-        Variant("dr_grpo_k1_loss", "Dr. GRPO, k1 KL in the loss", "none", "seq_mean_token_sum_norm", "loss-k1"),
-    )
+    v.name: v for base in _BASES for v in (base, _with_kl(base, "loss-k3"), _with_kl(base, "loss-k1"))
 }
 
 ProgressFn = Callable[[str, int, int, str], None]
