@@ -28,11 +28,13 @@ from verification import get_claim, run_claim
 from verification.cli import main
 from verification.commands import rlhf as rlhf_cmd
 from verification.loop import QUICK, LoopConfig, LoopResult, prepare, run_dpo, run_loop, run_ppo
-from verification.loop.evaluate import objective_report, pair_accuracies
+from verification.loop.broken import broken_impl, group_std_wrong_axis, rloo_includes_self
+from verification.loop.critic_free import VARIANTS
+from verification.loop.evaluate import group_locality_error, objective_report, own_reward_coefficient, pair_accuracies, reverse_kl_optimum
 from verification.loop.model import exact_logp, exact_rewards, generate, to_device
 from verification.loop.plots import matplotlib_available
-from verification.loop.run import dpo_criteria, ppo_criteria
-from verification.loop.task import Task, make_task
+from verification.loop.run import cf_criteria, cf_measures, dpo_criteria, ppo_criteria, run_cf
+from verification.loop.task import Task, count_responses, enumerate_task_responses, make_task
 from verification.mutants import Mutant, all_mutants
 from verification.registry import REFERENCE
 from verification.strategies.token_batch import TwinBatch, twin_batches
@@ -41,7 +43,8 @@ from verification.strategies.token_batch import TwinBatch, twin_batches
 TINY = LoopConfig(
     prompt_lengths=(1, 2), vocab=3, length=2, base_logit_scale=3.0, d_model=16, n_layers=1, n_heads=2,
     sft_samples=300, sft_steps=60, sft_batch=64, pref_pairs=64, pref_heldout=32, rm_epochs=1, rm_batch=32,
-    ppo_iterations=2, ppo_rollouts=8, dpo_epochs=1, dpo_batch=32, eval_points=2,
+    ppo_iterations=2, ppo_rollouts=8, dpo_epochs=1, dpo_batch=32, eval_points=2, cf_iterations=2, cf_group_size=4,
+    cf_eval_points=2,
 )
 
 MUTANTS = {m.name: m for m in all_mutants()}
@@ -66,16 +69,29 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopResult, Path]:
 def test_quick_preset_passes_its_criteria(quick: tuple[LoopResult, Path]) -> None:
     result, _ = quick
     names = [c.name for c in result.criteria]
-    assert names == ["rm_accuracy", "ppo_gap_closed_rm", "ppo_kl_ratio_rm", "ppo_gap_closed_true", "dpo_gap_closed_true", "dpo_kl_ratio_true"]
+    assert names[:6] == ["rm_accuracy", "ppo_gap_closed_rm", "ppo_kl_ratio_rm", "ppo_gap_closed_true", "dpo_gap_closed_true", "dpo_kl_ratio_true"]
+    assert names[6:] == [
+        "grpo_gap_closed_true", "grpo_length_error", "grpo_group_local",
+        "grpo_seq_mean_gap_closed_true", "grpo_seq_mean_length_error", "grpo_seq_mean_group_local",
+        "dr_grpo_gap_closed_true", "dr_grpo_length_error", "dr_grpo_group_local",
+        "rloo_gap_closed_true", "rloo_length_error", "rloo_group_local", "rloo_unbiased",
+        "reinforce_pp_gap_closed_true", "reinforce_pp_length_error",
+        "dr_grpo_k3_group_local", "dr_grpo_k1_loss_group_local", "dr_grpo_k1_loss_unregularized",
+        "dr_grpo_k3_vs_dr_grpo",
+    ]
     failed = [c for c in result.criteria if not c.passed]
     assert not failed, "\n" + rlhf_cmd.format_report(result.summary)
     s = result.summary
     # the numbers the criteria read are the exact evaluation's
     assert s["rm"]["exact_accuracy_mean"] <= s["rm"]["bayes_accuracy_mean"] + 1e-12  # nothing beats Bayes
-    for stage in ("ppo", "dpo"):
-        final = s[stage]["final"]["true"]
+    finals = [s[stage]["final"]["true"] for stage in ("ppo", "dpo")] + [st["final"]["true"] for st in s["critic_free"].values()]
+    for final in finals:
         assert final["gap_mean"] > 0  # J(π*) is the maximum: a trained policy does not exceed it
         assert all(g >= -1e-12 for g in final["gap"])
+    # the task has a length effect to act on: π* is longer than π_ref
+    first = s["ppo"]["history"][0]["true"]
+    assert first["expected_length_star_mean"] - first["expected_length_ref_mean"] > 0.3
+    assert s["task"]["eos"] is True and sum(s["task"]["responses_by_length"]) == s["task"]["responses_per_prompt"]
 
 
 @pytest.mark.rlhf_loop
@@ -107,13 +123,14 @@ def test_cli_writes_summary_and_plots(quick: tuple[LoopResult, Path]) -> None:
     result, out = quick
     doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert doc["passed"] is True and doc["preset"] == "quick" and doc["seed"] == 0
-    assert doc["task"]["responses_per_prompt"] == QUICK.vocab**QUICK.length
-    for key in ("sft", "rm", "ppo", "dpo", "criteria", "config"):
+    v, n = QUICK.vocab, QUICK.length
+    assert doc["task"]["responses_per_prompt"] == sum(v ** (k - 1) for k in range(1, n)) + v ** (n - 1) * (v + 1) <= 2000
+    for key in ("sft", "rm", "ppo", "dpo", "critic_free", "criteria", "config"):
         assert key in doc
     assert len(doc["ppo"]["history"]) >= 2 and doc["ppo"]["history"][0]["step"] == 0
     assert [c["name"] for c in doc["criteria"]] == [c.name for c in result.criteria]
     if matplotlib_available():
-        assert doc["plots"] == ["training_curves.png", "policy_vs_optimum.png"]
+        assert doc["plots"] == ["training_curves.png", "policy_vs_optimum.png", "critic_free.png"]
         for name in doc["plots"]:
             assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     else:
@@ -268,6 +285,8 @@ def test_run_is_deterministic_and_stages_are_independent() -> None:
     for s in (a.summary, b.summary):
         for key in ("sft", "rm", "ppo", "dpo"):
             s[key].pop("seconds", None)
+        for st in s["critic_free"].values():
+            st.pop("seconds", None)
     assert strip(a.summary) == strip(b.summary)
     assert c.summary["dpo"]["history"] == a.summary["dpo"]["history"]  # DPO alone reproduces DPO in the full run
     assert d.summary["dpo"]["history"] != a.summary["dpo"]["history"]
@@ -408,3 +427,212 @@ def test_loop_mutants_are_registered_for_the_twin_claims() -> None:
     for name in ("kl-reward-sign-flipped", "kl-score-on-last-column", "dpo-torch-no-reference"):
         m: Mutant = MUTANTS[name]
         assert m.kills and all(k.startswith("RLHF-TORCH-") for k in m.kills)
+
+
+# ------------------------------------------------------------- critic-free stages: broken variants
+
+
+def _cf_failed(prep: Any, stage: str, impl: Any) -> tuple[set[str], dict[str, Any]]:
+    st = run_cf(prep, stage, impl)
+    measures = cf_measures(VARIANTS[stage], impl, prep, st.extra["logp"], prep.cfg)
+    return _failed(cf_criteria(stage, st.history[-1], measures, prep.cfg)), st.history[-1]["true"]
+
+
+@pytest.mark.rlhf_loop
+def test_kl_penalty_sign_flipped_fails_rloo(quick: tuple[LoopResult, Path]) -> None:
+    failed, final = _cf_failed(quick[0].prepared, "rloo", broken_impl("kl-penalty-sign-flipped"))
+    assert {"rloo_gap_closed_true", "rloo_length_error"} <= failed
+    assert final["kl_to_ref_mean"] > 2 * final["kl_optimum_to_ref_mean"]  # pushed away from π_ref, past π*
+
+
+@pytest.mark.rlhf_loop
+def test_rloo_including_the_sample_itself_fails_the_unbiasedness_probe(quick: tuple[LoopResult, Path]) -> None:
+    """Σ_j r_j / (G − 1) with j = i included: E[update] = (1 − 1/(G − 1)) ∇J, a rescale that Adam
+    absorbs (the training criteria pass, SPEC §12.L findings); the exact probe catches it."""
+    failed, _ = _cf_failed(quick[0].prepared, "rloo", broken_impl("rloo-includes-self"))
+    assert failed == {"rloo_unbiased"}
+    g = QUICK.cf_group_size
+    assert own_reward_coefficient(rloo_includes_self, g) == pytest.approx(1 - 1 / (g - 1), abs=1e-15)
+
+
+@pytest.mark.rlhf_loop
+def test_group_std_over_the_wrong_axis_fails_grpo(quick: tuple[LoopResult, Path]) -> None:
+    failed, _ = _cf_failed(quick[0].prepared, "grpo", broken_impl("group-std-wrong-axis"))
+    assert "grpo_group_local" in failed
+
+
+def test_own_reward_coefficients_are_exact() -> None:
+    """RLOO's ∂A_i/∂r_i is 1 (unbiased); the same-group mean's is 1 − 1/G (Fraction arithmetic)."""
+    from fractions import Fraction
+
+    from reference import practice_torch as pt
+
+    for g in (2, 3, 16):
+        assert own_reward_coefficient(pt.rloo_advantages, g) == 1.0
+        expected = float(1 - Fraction(1, g))
+        assert own_reward_coefficient(lambda r, gg: pt.group_advantages(r, gg, "none"), g) == pytest.approx(expected, abs=1e-15)
+
+
+def test_group_locality_probe_separates_per_group_from_batch_statistics() -> None:
+    from reference import practice_torch as pt
+
+    assert group_locality_error(lambda r, g: pt.group_advantages(r, g, "group", 1e-6), 8) == 0.0
+    assert group_locality_error(pt.rloo_advantages, 8) == 0.0
+    assert group_locality_error(lambda r, g: pt.group_advantages(r, g, "batch", 1e-6), 8) > 0.1
+    assert group_locality_error(group_std_wrong_axis, 8) > 0.1
+
+
+def test_reverse_kl_optimum_against_scipy() -> None:
+    """π° = argmax E_π[r] − β KL(π_ref‖π), by BFGS over softmax logits (a second formulation)."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(4)
+    ref = rng.dirichlet(np.ones(6), size=3)
+    r = rng.normal(size=(3, 6))
+    for beta in (0.2, 1.0, 3.0):
+        got = np.exp(reverse_kl_optimum(np.log(ref), r, beta))
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=0, atol=1e-14)
+        for p in range(3):
+            def neg(z: np.ndarray, p: int = p) -> float:
+                q = np.exp(z - logsumexp(z))
+                return -float(q @ r[p] - beta * ref[p] @ (np.log(ref[p]) - np.log(q)))
+
+            res = minimize(neg, np.log(ref[p]), method="BFGS", options={"gtol": 1e-11})
+            q = np.exp(res.x - logsumexp(res.x))
+            np.testing.assert_allclose(got[p], q, rtol=0, atol=1e-7)  # BFGS's argmin to ~1e-8
+
+
+# --------------------------------------------------------------------- variable-length responses
+
+
+def test_eos_task_enumerates_every_response_once() -> None:
+    for v, n in ((2, 1), (3, 2), (2, 4), (6, 4)):
+        resp, lens = enumerate_task_responses(v, n, eos=True)
+        k = sum(v ** (m - 1) for m in range(1, n)) + v ** (n - 1) * (v + 1)
+        assert resp.shape == (k, n) and count_responses(v, n, True) == k
+        assert len({tuple(row) for row in resp.tolist()}) == k  # no duplicates
+        for row, m in zip(resp.tolist(), lens.tolist()):
+            assert all(a >= 0 for a in row[:m]) and all(a == -1 for a in row[m:])
+            assert all(0 <= a < v for a in row[: m - 1])  # content before the last token
+            assert m == n or row[m - 1] == v  # shorter than L only by ending in EOS
+    task = make_task(QUICK, np.random.default_rng(0))
+    np.testing.assert_allclose(np.exp(task.base_logp).sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert np.array_equal(task.response_index(task.responses), np.arange(task.n_responses))
+    ids, actions, mask = task.batch(np.zeros(task.n_responses, dtype=np.int64), np.arange(task.n_responses))
+    assert np.array_equal(mask.sum(axis=1), task.lengths)
+    base = np.exp(task.base_logp)
+    assert all((base * (task.lengths == m)).sum(axis=1).min() > 0.01 for m in range(1, QUICK.length + 1))  # every length occurs
+
+
+def test_generate_samples_the_enumerated_distribution_with_eos() -> None:
+    """As the fixed-length test above, on a task with EOS (13 responses of lengths 1, 2)."""
+    prep = prepare(TINY.with_(eos=True), seed=2, device=torch.device("cpu"), reward_model=False)
+    assert prep.task.n_responses == 13
+    n = 20000
+    rng = np.random.default_rng(12)
+    for p in range(prep.task.n_prompts):
+        draws = generate(prep.ref, prep.task, np.full(n, p), rng, torch.device("cpu"))
+        freq = np.bincount(draws, minlength=prep.task.n_responses) / n
+        prob = np.exp(prep.logp_ref[p])
+        z = np.abs(freq - prob) / np.sqrt(prob * (1 - prob) / n)
+        assert z.max() < 5.0, (p, freq, prob)  # false alarm < 2·13·5.7e-7 ≈ 1.5e-5
+
+
+# -------------------------------------------------------------------- validation before training
+
+
+def _no_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    import verification.loop as loop_pkg
+
+    def boom(*a: Any, **k: Any) -> Any:
+        raise AssertionError("training started before the arguments were validated")
+
+    monkeypatch.setattr(loop_pkg, "run_loop", boom)
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["--seed", "-1"], "--seed"),
+    (["--seed", "1.5"], "--seed"),
+    (["--seed", str(2**64)], "--seed"),
+    (["--preset", "huge"], "--preset"),
+    (["--device", "tpu"], "--device"),
+    (["--critic-free", "grpo,ppo2"], "--critic-free"),
+])
+def test_rlhf_usage_errors_name_the_option(argv: list[str], option: str, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_training(monkeypatch)
+    assert main(["rlhf", "--quiet", *argv]) == 2
+    assert option in capsys.readouterr().err
+
+
+def test_rlhf_out_is_checked_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    _no_training(monkeypatch)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    assert main(["rlhf", "--quiet", "--device", "cpu", "--out", str(a_file)]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert main(["rlhf", "--quiet", "--device", "cpu", "--out", str(a_file / "sub")]) == 2
+    assert "--out" in capsys.readouterr().err
+    blocked = tmp_path / "blocked"
+    (blocked / "summary.json").mkdir(parents=True)
+    assert main(["rlhf", "--quiet", "--device", "cpu", "--out", str(blocked)]) == 2
+    assert "summary.json" in capsys.readouterr().err
+    if os.name == "posix" and os.geteuid() != 0:  # root writes anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        try:
+            assert main(["rlhf", "--quiet", "--device", "cpu", "--out", str(ro)]) == 2
+            assert "not writable" in capsys.readouterr().err
+        finally:
+            ro.chmod(0o700)
+
+
+def test_validate_api_names_the_argument(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--seed"):
+        rlhf_cmd.validate("quick", -1, "cpu", None)
+    with pytest.raises(TypeError, match="--seed"):
+        rlhf_cmd.validate("quick", 1.0, "cpu", None)
+    with pytest.raises(ValueError, match="--preset"):
+        rlhf_cmd.validate("medium", 0, "cpu", None)
+    with pytest.raises(ValueError, match="--device"):
+        rlhf_cmd.validate("quick", 0, "gpu", None)
+    with pytest.raises(ValueError, match="--critic-free"):
+        rlhf_cmd.validate("quick", 0, "cpu", None, ["nope"])
+    cfg = rlhf_cmd.validate("quick", 0, "cpu", tmp_path / "new" / "dir", ["rloo"])
+    assert cfg.critic_free == ("rloo",) and (tmp_path / "new" / "dir").is_dir()
+    assert list((tmp_path / "new" / "dir").iterdir()) == []  # the write probe is removed
+
+
+@pytest.mark.parametrize(("changes", "text"), [
+    ({"cf_group_size": 1}, "cf_group_size"),
+    ({"critic_free": ("grpo", "grpo")}, "critic_free"),
+    ({"critic_free": ("ppo",)}, "critic_free"),
+    ({"cf_lr": float("nan")}, "cf_lr"),
+    ({"cf_lr": -1e-3}, "cf_lr"),
+    ({"eos": 1}, "eos"),
+    ({"length": 10**6}, "length"),
+    ({"reward_length_scale": float("inf")}, "reward_length_scale"),
+])
+def test_loop_config_rejects_bad_values(changes: dict[str, Any], text: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=text):
+        QUICK.with_(**changes)
+
+
+def test_every_critic_free_variant_runs_and_reports_its_measures(tiny_prepared: Any) -> None:
+    """All 15 variants (5 estimators × 3 KL placements) train two steps on the tiny task; each
+    reports the exact measures its criteria read (plumbing only: TINY is too small for criteria)."""
+    assert len(VARIANTS) == 15
+    for name, v in VARIANTS.items():
+        st = run_cf(tiny_prepared, name)
+        final = st.history[-1]["true"]
+        assert np.isfinite(final["gap_mean"]) and np.isfinite(final["expected_length_mean"]), name
+        m = cf_measures(v, REFERENCE, tiny_prepared, st.extra["logp"], tiny_prepared.cfg)
+        names = {c.name for c in cf_criteria(name, st.history[-1], m, tiny_prepared.cfg)}
+        assert (f"{name}_group_local" in names) == (v.advantage != "whiten"), name
+        assert (f"{name}_gap_closed_true" in names) == (v.kl == "reward"), name
+        if v.kl == "loss-k3" and v.advantage in ("none", "rloo"):
+            assert m["beta_eff"] > 0 and len(m["kl_to_reverse_optimum"]) == tiny_prepared.task.n_prompts

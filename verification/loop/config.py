@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -31,6 +32,10 @@ class Criteria:
     ppo_gap_closed_true: float = 0.5
     dpo_gap_closed_true: float = 0.6
     dpo_kl_ratio_true: float = 0.3
+    cf_gap_closed_true: float = 0.7
+    cf_length_error_max: float = 0.15
+    cf_k3_vs_reward_min: float = 1.5
+    cf_k1_loss_kl_overshoot_min: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,12 @@ class LoopConfig:
     n_prompt_tokens: int = 6
     vocab: int = 6
     length: int = 4
+    eos: bool = True
     base_logit_scale: float = 1.5
+    base_eos_logit: float = 0.0
     reward_scale: float = 1.0
     reward_pair_scale: float = 0.5
+    reward_length_scale: float = 0.5
     beta: float = 0.5
     # --- the tiny causal transformer
     d_model: int = 32
@@ -77,6 +85,12 @@ class LoopConfig:
     dpo_epochs: int = 8
     dpo_batch: int = 128
     dpo_lr: float = 1e-3
+    # --- stage 4, critic-free (GRPO, Dr. GRPO, RLOO, REINFORCE++), each from π_ref on the true reward
+    critic_free: tuple[str, ...] = ("grpo", "grpo_seq_mean", "dr_grpo", "rloo", "reinforce_pp", "dr_grpo_k3", "dr_grpo_k1_loss")
+    cf_iterations: int = 120
+    cf_group_size: int = 16
+    cf_lr: float = 1e-3
+    cf_eval_points: int = 7
     # --- bookkeeping
     eval_points: int = 12
     threads: int = 1
@@ -92,14 +106,33 @@ class LoopConfig:
         for name in ("vocab", "length", "n_prompt_tokens", "d_model", "n_layers", "n_heads", "sft_samples",
                      "sft_steps", "sft_batch", "pref_pairs", "pref_heldout", "rm_epochs", "rm_batch",
                      "ppo_iterations", "ppo_rollouts", "ppo_epochs", "ppo_minibatches", "dpo_epochs",
-                     "dpo_batch", "eval_points", "threads"):
+                     "dpo_batch", "eval_points", "threads", "cf_iterations", "cf_group_size", "cf_eval_points"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: must be a positive integer, got {v!r}")
         if self.vocab < 2:
             raise ValueError(f"vocab: need at least 2 response tokens, got {self.vocab}")
-        if self.vocab**self.length > 20_000:
-            raise ValueError(f"vocab, length: {self.vocab}^{self.length} responses per prompt is too many to enumerate (max 20000)")
+        if not isinstance(self.eos, bool):
+            raise TypeError(f"eos: expected a bool, got {type(self.eos).__name__}")
+        if self.length > 12 or self.vocab > 64:
+            raise ValueError(f"vocab, length: at most 64 tokens and length 12 (got {self.vocab}, {self.length}): too many responses to enumerate")
+        if self.n_responses > 20_000:
+            raise ValueError(f"vocab, length: {self.n_responses} responses per prompt is too many to enumerate (max 20000)")
+        for name in ("base_logit_scale", "base_eos_logit", "reward_scale", "reward_pair_scale", "reward_length_scale",
+                     "sft_lr", "rm_lr", "ppo_lr", "dpo_lr", "cf_lr", "vf_coef", "max_grad_norm"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{name}: must be a finite real number, got {v!r}")
+        for name in ("sft_lr", "rm_lr", "ppo_lr", "dpo_lr", "cf_lr", "max_grad_norm", "reward_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)!r}")
+        if self.cf_group_size < 2:
+            raise ValueError(f"cf_group_size: group advantages and leave-one-out need at least 2 samples per group, got {self.cf_group_size}")
+        from .critic_free import VARIANTS
+
+        unknown = [s for s in self.critic_free if s not in VARIANTS]
+        if unknown or len(set(self.critic_free)) != len(self.critic_free):
+            raise ValueError(f"critic_free: unknown or repeated stage(s) {unknown or list(self.critic_free)}; choose from {sorted(VARIANTS)}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model: must be divisible by n_heads ({self.d_model} % {self.n_heads} != 0)")
         if self.n_prompt_tokens**max(self.prompt_lengths) < len(self.prompt_lengths):
@@ -117,11 +150,14 @@ class LoopConfig:
 
     @property
     def n_responses(self) -> int:
-        return int(self.vocab**self.length)
+        from .task import count_responses
+
+        return count_responses(self.vocab, self.length, self.eos)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["prompt_lengths"] = list(self.prompt_lengths)
+        d["critic_free"] = list(self.critic_free)
         return d
 
     def with_(self, **changes: Any) -> "LoopConfig":
@@ -139,8 +175,10 @@ FULL = LoopConfig(
     ppo_iterations=400,
     ppo_rollouts=128,
     eval_points=20,
+    cf_iterations=300,
+    cf_eval_points=11,
     criteria=Criteria(rm_accuracy_margin=0.02, ppo_gap_closed_rm=0.93, ppo_kl_ratio_rm=0.07, ppo_gap_closed_true=0.75,
-                      dpo_gap_closed_true=0.85, dpo_kl_ratio_true=0.15),
+                      dpo_gap_closed_true=0.85, dpo_kl_ratio_true=0.15, cf_gap_closed_true=0.8),
 )
 
 PRESETS: dict[str, LoopConfig] = {"quick": QUICK, "full": FULL}

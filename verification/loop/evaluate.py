@@ -30,13 +30,16 @@ def _ratio(num: Any, den: Any) -> FloatArray:
     return out
 
 
-def objective_report(logp_pi: FloatArray, logp_ref: FloatArray, reward: FloatArray, beta: float) -> dict[str, Any]:
-    """E[r], KL(π‖π_ref), J(π), J(π*) = β log Z, the gap, the fraction of the gap closed, KL(π‖π*).
+def objective_report(logp_pi: FloatArray, logp_ref: FloatArray, reward: FloatArray, beta: float,
+                     lengths: Any = None) -> dict[str, Any]:
+    """E[r], KL(π‖π_ref), J(π), J(π*) = β log Z, the gap, the fraction of the gap closed, KL(π‖π*),
+    and, given the response lengths, E_π[n], E_π*[n] and E_π_ref[n].
 
     Args:
         logp_pi, logp_ref: [P, K] log-probabilities of every response under π and π_ref.
         reward: [P, K] the reward J is measured against (the true one or the learned one).
         beta: the KL coefficient β > 0.
+        lengths: optional [K] length n of each response (tokens, EOS included).
     Returns:
         a dict of per-prompt lists and their means (``*_mean``); ``gap_closed`` is
         (J(π) − J(π_ref)) / (J(π*) − J(π_ref)), 1 at the optimum and 0 at π_ref.
@@ -61,6 +64,12 @@ def objective_report(logp_pi: FloatArray, logp_ref: FloatArray, reward: FloatArr
         "kl_ref_to_optimum": kl_ref_star,
         "kl_optimum_to_ref": kl_divergence(pi_star, ref),
     }
+    if lengths is not None:
+        n = np.asarray(lengths, dtype=np.float64)
+        out["expected_length"] = pi @ n
+        out["expected_length_star"] = pi_star @ n
+        out["expected_length_ref"] = ref @ n
+        out["length_error"] = np.abs(pi @ n - pi_star @ n)
     res: dict[str, Any] = {}
     for key, val in out.items():
         res[key] = [float(x) for x in val]
@@ -122,3 +131,73 @@ def heldout_accuracy(prefs: Preferences, reward: FloatArray, learned: FloatArray
         "expected_accuracy": float(expected.mean()),
         "bayes_accuracy": float(_sigmoid(np.abs(d)).mean()),
     }
+
+
+def reverse_kl_optimum(logp_ref: FloatArray, reward: FloatArray, beta: float) -> FloatArray:
+    """log π° of the maximizer of E_π[r] − β KL(π_ref‖π) per prompt, [P, K] (the k3-in-the-loss fixed point).
+
+    Stationarity on the simplex gives π°(y) = β π_ref(y) / (λ − r(y)) with λ > max r the root of
+    Σ_y β π_ref(y) / (λ − r(y)) = 1 (the left side decreases from +∞ to 0 in λ, so the root is
+    unique; bracketed in (max r, max r + β], found by scipy's brentq to ~1e-15 relative).
+    Where π_ref(y) = 0, π°(y) = 0.
+    """
+    from scipy.optimize import brentq
+
+    ref = np.exp(logp_ref)
+    out = np.full_like(ref, -np.inf)
+    for p in range(ref.shape[0]):
+        r = reward[p]
+        top = float(r.max())
+
+        def excess(lam: float, r: FloatArray = r, w: FloatArray = ref[p]) -> float:
+            return float(np.sum(beta * w / (lam - r))) - 1.0
+
+        lo = top + 8 * np.finfo(np.float64).eps * max(1.0, abs(top))
+        hi = top + beta  # Σ β π_ref / (λ − r) ≤ β / (λ − max r) ≤ 1 here
+        while excess(lo) <= 0:  # only when π_ref puts ~no mass near the max: move lo up towards it
+            lo = top + (lo - top) * 10 + 1e-12
+        lam = brentq(excess, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+        pos = ref[p] > 0
+        out[p, pos] = np.log(beta * ref[p, pos]) - np.log(lam - r[pos])
+        out[p] -= np.log(np.exp(out[p]).sum())  # normalize away the root's residual (≤ 1e-15)
+    return out
+
+
+def own_reward_coefficient(fn: Any, group_size: int) -> float:
+    """∂A_i/∂r_i of a linear advantage function (``rloo_advantages``-like, ``(rewards, G) -> [N]``).
+
+    For advantages A = M r that are linear in the group's rewards, the expected policy gradient
+    Σ_i E[A_i ∇log π(y_i)] is Σ_i M_ii E[r ∇log π] (the other samples are independent and
+    E[∇log π] = 0), i.e. M_ii · ∇E[r] per sample: unbiased iff M_ii = 1.  Probed on unit reward
+    vectors, exactly (the result is a float; for leave-one-out it is 1, for the same-batch mean
+    1 − 1/G).  Returns the largest deviation-from-1 coefficient (i.e. the M_ii farthest from 1).
+    """
+    import torch
+
+    g = int(group_size)
+    diag = []
+    for i in range(g):
+        e = torch.zeros(g, dtype=torch.float64)
+        e[i] = 1.0
+        diag.append(float(fn(e, g)[i]))
+    d = np.asarray(diag)
+    return float(d[np.argmax(np.abs(d - 1.0))])
+
+
+def group_locality_error(fn: Any, group_size: int, n_groups: int = 4, seed: int = 0) -> float:
+    """max |ΔA| on group 0 when every other group's rewards are redrawn: 0 for a per-group advantage.
+
+    ``fn(rewards[N], G) -> [N]`` (groups are consecutive rows).  GRPO's, Dr. GRPO's and RLOO's
+    advantages of a response depend on its own group only; a statistic taken over the wrong axis
+    (across groups) does not.  Deterministic: seeded float64 probes.
+    """
+    import torch
+
+    g = int(group_size)
+    rng = np.random.default_rng(seed)
+    r = torch.from_numpy(rng.normal(size=n_groups * g))
+    r2 = r.clone()
+    r2[g:] = torch.from_numpy(3.0 * rng.normal(size=(n_groups - 1) * g) + 1.0)
+    a = fn(r, g)
+    b = fn(r2, g)
+    return float((a[:g] - b[:g]).abs().max())

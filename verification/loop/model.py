@@ -100,7 +100,7 @@ class TinyCausalLM(nn.Module):
 
 
 def build_model(task: Task, d_model: int, n_layers: int, n_heads: int) -> TinyCausalLM:
-    return TinyCausalLM(task.n_input_tokens, task.vocab, d_model, n_layers, n_heads, task.seq_len)
+    return TinyCausalLM(task.n_input_tokens, task.n_actions, d_model, n_layers, n_heads, task.seq_len)
 
 
 def to_device(task: Task, prompt_idx: IntArray, response_idx: IntArray, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
@@ -154,22 +154,32 @@ def generate(model: TinyCausalLM, task: Task, prompt_idx: IntArray, rng: np.rand
 
     Token t is drawn from softmax(policy logits at the state prompt + tokens < t) by the inverse
     CDF of a uniform from ``rng`` (numpy), so the random stream does not depend on the device.
+    A row that drew EOS is finished: later draws are discarded (every row consumes one uniform
+    per position, so the stream does not depend on the lengths either).
     """
     was_training = model.training
     model.eval()
     p_idx = np.asarray(prompt_idx, dtype=np.int64)
     n = p_idx.shape[0]
-    actions = np.zeros((n, task.length), dtype=np.int64)
-    r_idx = np.zeros(n, dtype=np.int64)
+    ids = np.zeros((n, task.seq_len), dtype=np.int64)
+    for p, prompt in enumerate(task.prompts):
+        rows_p = np.flatnonzero(p_idx == p)
+        ids[rows_p, : len(prompt)] = np.asarray(prompt, dtype=np.int64)
+    actions = np.full((n, task.length), -1, dtype=np.int64)
+    alive = np.ones(n, dtype=np.bool_)
     starts = np.array([len(task.prompts[p]) for p in p_idx], dtype=np.int64)
     rows = np.arange(n)
+    rows_t = torch.from_numpy(rows).to(device)
     for t in range(task.length):
-        ids, _, _ = to_device(task, p_idx, r_idx, device)
-        logits = model.policy_logits(ids)[torch.from_numpy(rows).to(device), torch.from_numpy(starts + t).to(device)]
+        logits = model.policy_logits(torch.from_numpy(ids).to(device))[rows_t, torch.from_numpy(starts + t).to(device)]
         prob = torch.softmax(logits.double(), dim=-1).cpu().numpy()
         cdf = np.cumsum(prob, axis=1)
         u = np.asarray(rng.random(n), dtype=np.float64)[:, None] * cdf[:, -1:]
-        actions[:, t] = np.minimum((u >= cdf).sum(axis=1), task.vocab - 1)
-        r_idx = task.response_index(actions)
+        a = np.minimum((u >= cdf).sum(axis=1), task.n_actions - 1)
+        actions[alive, t] = a[alive]
+        ids[rows[alive], starts[alive] + t] = task.action_id(a[alive])
+        alive &= a != task.eos_action
+        if not alive.any():
+            break
     model.train(was_training)
-    return r_idx
+    return task.response_index(actions)

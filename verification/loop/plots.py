@@ -31,8 +31,10 @@ def _series(history: list[dict[str, Any]], reward: str, key: str) -> tuple[Float
 
 
 def write_plots(summary: dict[str, Any], out: Path, logp_ref: FloatArray, reward: FloatArray, r_rm: FloatArray | None,
-                logp_ppo: FloatArray | None, logp_dpo: FloatArray | None, beta: float, prompt: int = 0) -> tuple[list[Path], str]:
-    """Training curves and π vs π* over the responses of one prompt.
+                logp_ppo: FloatArray | None, logp_dpo: FloatArray | None, beta: float, prompt: int = 0,
+                critic_free: dict[str, FloatArray] | None = None, lengths: Any = None) -> tuple[list[Path], str]:
+    """Training curves, π vs π* over the responses of one prompt, and (when any ran) the
+    critic-free stages' curves with the length distribution of π against π*'s.
 
     Returns:
         (files written, a note: empty on success, the reason when plots were skipped).
@@ -111,4 +113,59 @@ def write_plots(summary: dict[str, Any], out: Path, logp_ref: FloatArray, reward
     path = out / "policy_vs_optimum.png"
     fig.savefig(path, dpi=110)
     files.append(path)
+    if summary.get("critic_free"):
+        files.append(_critic_free_plot(summary, out, logp_ref, reward, beta, critic_free or {}, lengths))
     return files, ""
+
+
+def _critic_free_plot(summary: dict[str, Any], out: Path, logp_ref: FloatArray, reward: FloatArray, beta: float,
+                      logps: dict[str, FloatArray], lengths: Any) -> Path:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 7.5), layout="constrained")
+    axes = fig.subplots(2, 2)
+    stages = summary["critic_free"]
+    for i, (name, st) in enumerate(stages.items()):
+        color = f"C{(i + 2) % 10}"
+        for ax, key, log in ((axes[0, 0], "gap_mean", True), (axes[0, 1], "kl_to_optimum_mean", True),
+                             (axes[1, 0], "expected_length_mean", False)):
+            x, y = _series(st["history"], "true", key)
+            ax.plot(x, np.maximum(y, 1e-6) if log else y, color=color, marker=".", label=name)
+    first = next(iter(stages.values()))["history"][0]["true"]
+    axes[1, 0].axhline(first["expected_length_star_mean"], color="k", lw=1.2, ls="--", label="E_π*[n]")
+    axes[1, 0].axhline(first["expected_length_ref_mean"], color="0.6", lw=1.0, ls=":", label="E_π_ref[n]")
+    for ax, title in ((axes[0, 0], "gap J(π*) − J(π)  (exact, true r)"), (axes[0, 1], "KL(π ‖ π*)"),
+                      (axes[1, 0], "expected response length E_π[n]")):
+        ax.set_title(title)
+        ax.set_xlabel("fraction of the stage's training")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_yscale("log")
+    axes[0, 1].set_yscale("log")
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=7)
+    ax = axes[1, 1]
+    if lengths is not None:
+        n = np.asarray(lengths, dtype=np.int64)
+        top = int(n.max())
+        ref = np.exp(logp_ref)
+        star = np.asarray(reference.kl_optimal_policy(ref, reward, beta))
+
+        def dist(p: FloatArray) -> FloatArray:
+            out_: FloatArray = np.stack([(p * (n == k)).sum(axis=1) for k in range(1, top + 1)], axis=1).mean(axis=0)
+            return out_
+
+        ks = np.arange(1, top + 1)
+        width = 0.8 / (len(logps) + 2)
+        ax.bar(ks - 0.4 + width / 2, dist(star), width, color="k", label="π*")
+        ax.bar(ks - 0.4 + 1.5 * width, dist(ref), width, color="0.6", label="π_ref")
+        for i, (name, lp) in enumerate(logps.items()):
+            ax.bar(ks - 0.4 + (i + 2.5) * width, dist(np.exp(lp)), width, color=f"C{(list(stages).index(name) + 2) % 10}", label=name)
+        ax.set_xticks(ks)
+        ax.set_xlabel("response length n (tokens, EOS included)")
+        ax.set_ylabel("probability (mean over prompts)")
+        ax.legend(fontsize=7)
+    ax.set_title("length distribution at the end of training")
+    fig.suptitle(f"critic-free stages, preset {summary.get('preset', '?')}, seed {summary.get('seed')}: exact measures, mean over prompts")
+    path = out / "critic_free.png"
+    fig.savefig(path, dpi=110)
+    return path

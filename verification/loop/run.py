@@ -10,15 +10,18 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
+import reference
+
 from ..registry import REFERENCE, Impl
 from .config import LoopConfig
-from .evaluate import heldout_accuracy, kl_divergence, pair_accuracies
+from .evaluate import group_locality_error, heldout_accuracy, kl_divergence, own_reward_coefficient, pair_accuracies, reverse_kl_optimum
 from .model import TinyCausalLM, exact_logp, exact_rewards
 from .progress import Progress
-from .stages import ProgressFn, StageResult, implicit_rewards, train_dpo, train_ppo, train_rm, train_sft
+from .critic_free import VARIANTS, Variant, twin
+from .stages import ProgressFn, StageResult, implicit_rewards, train_cf, train_dpo, train_ppo, train_rm, train_sft
 from .task import FloatArray, Preferences, Task, make_task, sample_preferences
 
-STAGES = ("rm", "ppo", "dpo")
+STAGES = ("rm", "ppo", "dpo", "critic_free")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -52,7 +55,10 @@ def stage_seeds(seed: int) -> dict[str, int]:
     """Independent seeds per stage, so a stage rerun alone reproduces its numbers."""
     children = np.random.SeedSequence(seed).spawn(6)
     names = ("task", "sft", "prefs", "rm", "ppo", "dpo")
-    return {n: int(c.generate_state(1)[0]) for n, c in zip(names, children)}
+    out = {n: int(c.generate_state(1)[0]) for n, c in zip(names, children)}
+    for name in VARIANTS:  # the critic-free stages: a stream per stage name, independent of the others
+        out[name] = int(np.random.SeedSequence([seed, *name.encode()]).generate_state(1)[0])
+    return out
 
 
 @dataclass
@@ -97,6 +103,8 @@ def _prepare(cfg: LoopConfig, seed: int, device: torch.device, impl: Impl, progr
             "prompt_lengths": [len(p) for p in task.prompts],
             "vocab": task.vocab,
             "response_length": task.length,
+            "eos": task.eos,
+            "responses_by_length": [int(x) for x in np.bincount(task.lengths, minlength=task.length + 1)[1:]],
             "responses_per_prompt": task.n_responses,
             "beta": cfg.beta,
             "true_reward_std_under_ref": [float(np.sqrt(ref_p[p] @ (task.reward[p] - ref_p[p] @ task.reward[p]) ** 2)) for p in range(task.n_prompts)],
@@ -142,6 +150,17 @@ def run_dpo(prep: Prepared, impl: Impl = REFERENCE, progress: ProgressFn | None 
     with torch_threads(c, prep.device):
         return train_dpo(prep.task, c, prep.ref, prep.train_prefs, prep.device, stage_seeds(prep.seed)["dpo"], impl,
                          prep.logp_ref, progress or (lambda *a: None))
+
+
+def run_cf(prep: Prepared, name: str, impl: Impl = REFERENCE, progress: ProgressFn | None = None,
+           cfg: LoopConfig | None = None) -> StageResult:
+    """Stage 4, one critic-free variant (``VARIANTS[name]``) on a prepared loop."""
+    if name not in VARIANTS:
+        raise ValueError(f"name: unknown critic-free stage {name!r}; choose from {sorted(VARIANTS)}")
+    c = cfg or prep.cfg
+    with torch_threads(c, prep.device):
+        return train_cf(prep.task, c, prep.ref, prep.device, stage_seeds(prep.seed)[name], impl, prep.logp_ref,
+                        VARIANTS[name], progress or (lambda *a: None))
 
 
 @dataclass(frozen=True)
@@ -190,6 +209,99 @@ def dpo_criteria(final: dict[str, Any], cfg: LoopConfig) -> list[Criterion]:
     ]
 
 
+def linear_own_coefficient(variant: Variant, impl: Impl, group_size: int) -> float | None:
+    """∂A_i/∂r_i of the variant's advantage function when it is linear in the rewards (else None).
+
+    The expected update of a linear advantage is this coefficient times ∇J (KL in the reward):
+    1 is unbiased (leave-one-out); the same-group mean gives 1 − 1/G (SPEC.md §12.L).
+    """
+    if variant.advantage == "rloo":
+        return own_reward_coefficient(twin(impl, "rloo_advantages"), group_size)
+    if variant.advantage == "none":
+        ga = twin(impl, "group_advantages")
+        return own_reward_coefficient(lambda r, g: ga(r, g, "none", 1e-6), group_size)
+    return None
+
+
+def cf_measures(variant: Variant, impl: Impl, prep: Prepared, logp: FloatArray, cfg: LoopConfig) -> dict[str, Any]:
+    """Exact measures of a critic-free stage beyond the objective report.
+
+    ``own_reward_coefficient`` (linear advantages), and for KL in the loss the distance to the
+    reverse-KL optimum π° = argmax E[r] − β_eff KL(π_ref‖π) with β_eff = β / coefficient (the
+    expected k3 gradient is ∇KL(π_ref‖π), SPEC §17, while the reward term is scaled by the coefficient).
+    """
+    out: dict[str, Any] = {}
+    coef = linear_own_coefficient(variant, impl, cfg.cf_group_size)
+    out["own_reward_coefficient"] = coef
+    if variant.advantage in ("group", "none", "rloo"):
+        if variant.advantage == "rloo":
+            fn = twin(impl, "rloo_advantages")
+        else:
+            ga, sc = twin(impl, "group_advantages"), variant.advantage
+            fn = lambda r, g: ga(r, g, sc, 1e-6)  # noqa: E731
+        out["group_locality_error"] = group_locality_error(fn, cfg.cf_group_size)
+    if variant.kl == "loss-k3" and coef is not None and coef > 0:
+        beta_eff = cfg.beta / coef
+        rev = reverse_kl_optimum(prep.logp_ref, prep.task.reward, beta_eff)
+        pi = np.exp(logp)
+        star = np.asarray(reference.kl_optimal_policy(np.exp(prep.logp_ref), prep.task.reward, cfg.beta))
+        to_rev = kl_divergence(pi, np.exp(rev))
+        to_star = kl_divergence(pi, star)
+        out.update({"beta_eff": beta_eff, "kl_to_reverse_optimum": [float(x) for x in to_rev],
+                    "kl_to_optimum": [float(x) for x in to_star],
+                    "reverse_vs_optimum_ratio": float(np.mean(to_rev) / np.mean(to_star)),
+                    "kl_reverse_optimum_to_optimum": [float(x) for x in kl_divergence(np.exp(rev), star)]})
+    return out
+
+
+def cf_criteria(name: str, final: dict[str, Any], measures: dict[str, Any], cfg: LoopConfig) -> list[Criterion]:
+    """The pass criteria of one critic-free stage (SPEC.md §12.L, findings): what the exact measures support."""
+    c = cfg.criteria
+    t = final["true"]
+    v = VARIANTS[name]
+    out: list[Criterion] = []
+    if v.kl == "reward":
+        out.append(Criterion(f"{name}_gap_closed_true", f"{v.label}: fraction of the gap closed, true reward (mean over prompts)",
+                             t["gap_closed_mean"], c.cf_gap_closed_true, ">="))
+        out.append(Criterion(f"{name}_length_error", f"{v.label}: mean over prompts of |E_π[n] − E_π*[n]| (tokens)",
+                             t["length_error_mean"], c.cf_length_error_max, "<="))
+    if "group_locality_error" in measures:
+        out.append(Criterion(f"{name}_group_local", f"{v.label}: max change of a group's advantages when the other groups' rewards change (exact probe)",
+                             measures["group_locality_error"], 1e-12, "<="))
+    if v.advantage == "rloo":
+        coef = measures["own_reward_coefficient"]
+        out.append(Criterion(f"{name}_unbiased", f"{v.label}: |∂A_i/∂r_i − 1| (exact probe; 0 iff E[update] = ∇J)",
+                             abs(float(coef) - 1.0), 1e-12, "<="))
+    if v.kl == "loss-k1":
+        out.append(Criterion(f"{name}_unregularized", f"{v.label}: KL(π‖π_ref) / KL(π*‖π_ref) (k1's expected gradient is 0: no KL pull)",
+                             t["kl_to_ref_mean"] / t["kl_optimum_to_ref_mean"], c.cf_k1_loss_kl_overshoot_min, ">="))
+    return out
+
+
+def reward_kl_partner(name: str) -> str | None:
+    """The stage with the same advantage and aggregation as ``name`` but the KL in the reward (if any)."""
+    v = VARIANTS[name]
+    if v.kl == "reward":
+        return None
+    for other in VARIANTS.values():
+        if other.kl == "reward" and other.advantage == v.advantage and other.agg == v.agg:
+            return other.name
+    return None
+
+
+def cf_pair_criteria(finals: dict[str, dict[str, Any]], cfg: LoopConfig) -> list[Criterion]:
+    """Cross-stage criteria: k3 in the loss against the same estimator with k1 in the reward."""
+    out: list[Criterion] = []
+    for name, final in finals.items():
+        partner = reward_kl_partner(name)
+        if VARIANTS[name].kl != "loss-k3" or partner not in finals:
+            continue
+        ratio = final["true"]["kl_to_optimum_mean"] / finals[partner]["true"]["kl_to_optimum_mean"]
+        out.append(Criterion(f"{name}_vs_{partner}", f"{VARIANTS[name].label}: KL(π‖π*) over {partner}'s (same estimator, k1 in the "
+                             "reward): k3 in the loss does not reach π* of the reward-KL objective", ratio, cfg.criteria.cf_k3_vs_reward_min, ">="))
+    return out
+
+
 @dataclass
 class LoopResult:
     summary: dict[str, Any]
@@ -197,6 +309,7 @@ class LoopResult:
     prepared: Prepared
     ppo: StageResult | None = None
     dpo: StageResult | None = None
+    critic_free: dict[str, StageResult] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -237,6 +350,19 @@ def run_loop(cfg: LoopConfig, seed: int = 0, device: str | torch.device = "auto"
                               "implicit_reward_heldout": heldout_accuracy(prep.heldout_prefs, prep.task.reward, implicit)}
             criteria += dpo_criteria(final, cfg)
             result.dpo = dpo
+        if "critic_free" in stages:
+            summary["critic_free"] = {}
+            for name in cfg.critic_free:
+                st = run_cf(prep, name, impl, progress)
+                v = VARIANTS[name]
+                measures = cf_measures(v, impl, prep, st.extra["logp"], cfg)
+                summary["critic_free"][name] = {"label": v.label, "advantage": v.advantage, "agg": v.agg, "kl": v.kl,
+                                                "group_size": cfg.cf_group_size, "seconds": st.seconds, "history": st.history,
+                                                "final": st.history[-1], "measures": measures,
+                                                "diagnostics": st.extra["diagnostics"]}
+                criteria += cf_criteria(name, st.history[-1], measures, cfg)
+                result.critic_free[name] = st
+            criteria += cf_pair_criteria({k: v.history[-1] for k, v in result.critic_free.items()}, cfg)
         summary["criteria"] = [c.to_json() for c in criteria]
         summary["passed"] = result.passed
         summary["seconds"] = time.perf_counter() - t0

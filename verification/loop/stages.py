@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..registry import Impl
 from .config import LoopConfig
+from .critic_free import Variant, train_critic_free
 from .evaluate import objective_report
 from .model import TinyCausalLM, build_model, exact_logp, generate, to_device
 from .task import FloatArray, Preferences, Task, sample_responses
@@ -146,9 +147,10 @@ def _evaluate(model: TinyCausalLM, task: Task, device: torch.device, logp_ref: F
     """The exact report of the current policy against the true (and the learned) reward."""
     logp = exact_logp(model, task, device)
     store["logp"] = logp
-    rec: dict[str, Any] = {"step": step, "progress": step / max(total, 1), "true": objective_report(logp, logp_ref, r_true, beta)}
+    n = task.lengths
+    rec: dict[str, Any] = {"step": step, "progress": step / max(total, 1), "true": objective_report(logp, logp_ref, r_true, beta, n)}
     if r_rm is not None:
-        rec["rm"] = objective_report(logp, logp_ref, r_rm, beta)
+        rec["rm"] = objective_report(logp, logp_ref, r_rm, beta, n)
     return rec
 
 
@@ -274,6 +276,21 @@ def train_dpo(
                 history.append(rec)
                 progress("dpo", step, total, f"DPO loss {loss.item():.3f}  gap(true) {rec['true']['gap_mean']:.4f}")
     policy.eval()
+    return StageResult(policy, history, time.perf_counter() - t0, extra)
+
+
+def train_cf(
+    task: Task, cfg: LoopConfig, ref: TinyCausalLM, device: torch.device, seed: int, impl: Impl, logp_ref: FloatArray,
+    variant: Variant, progress: ProgressFn = _noop,
+) -> StageResult:
+    """A critic-free stage (:mod:`.critic_free`), judged against the true reward it trains on."""
+    t0 = time.perf_counter()
+
+    def evaluate(model: TinyCausalLM, step: int, total: int, store: dict[str, Any]) -> dict[str, Any]:
+        return _evaluate(model, task, device, logp_ref, task.reward, None, cfg.beta, step, total, store)
+
+    policy, history, extra = train_critic_free(task, cfg, ref, device, seed, impl, logp_ref, variant, evaluate,
+                                               lambda m: _trainable_copy(m, None), progress)
     return StageResult(policy, history, time.perf_counter() - t0, extra)
 
 
