@@ -51,8 +51,12 @@ $(PEERS_STAMP): pyproject.toml constraints.txt Makefile
 
 peers-setup: $(PEERS_STAMP)
 
+PEERS_EXAMPLES ?= 200
+
+# the matrix, then the reproducers of SPEC.md §13.6's practice-target findings
 peers: $(PEERS_STAMP)
-	$(PEERS_VENV)/bin/python -m verification peers --json reports/peers.json
+	$(PEERS_VENV)/bin/python -m verification peers --examples $(PEERS_EXAMPLES) --json reports/peers.json
+	$(PEERS_VENV)/bin/python -m verification.adapters.findings
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) reports .mypy_cache .pytest_cache .hypothesis
