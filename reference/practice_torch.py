@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor
 
-from .practice import AGG_MODES, GROUP_SCALES, KL_KINDS, PREFERENCE_KINDS
+from .practice import _K3_SERIES, AGG_MODES, GROUP_SCALES, KL_KINDS, PREFERENCE_KINDS
 from .rlhf_torch import _INT_DTYPES, _float, _mask, _same_shape
 
 __all__ = [
@@ -258,7 +258,12 @@ def kl_penalty(logp: Tensor, ref_logp: Tensor, kind: str = "k1", *, clamp: float
     else:
         if r.numel() and float(r.detach().min()) < -700.0:
             raise ValueError("logp, ref_logp: k3 needs logp - ref_logp >= -700 (e^{-r} overflows float64)")
-        out = torch.expm1(-r) + r
+        u = -r
+        poly = torch.zeros_like(u)
+        for c in reversed(_K3_SERIES):
+            poly = poly * u + c
+        small = u.abs() < 0.5
+        out = torch.where(small, u * u * poly, torch.expm1(u) - u)
     if b is not None:
         out = torch.clamp(out, -b, b)
     return out
@@ -329,12 +334,12 @@ def masked_whiten(
     zero = _zero(xv)
     xm = torch.where(m, xv, zero)
     vals = xv.detach()[m]
-    if bool(vals.amax() == vals.amin()):  # exactly constant: μ is that value, σ² = 0
-        mu = xm.sum() * 0.0 + vals[0]
-        dev = torch.where(m, xv - mu, zero) * 0.0
-    else:
-        mu = xm.sum() / n
-        dev = torch.where(m, xv - mu, zero)
+    mu = xm.sum() / n
+    if bool(vals.amax() == vals.amin()):
+        # exactly constant: the value of μ is that entry (the float mean may be an ulp off), its
+        # gradient still the mean's, so x − μ is exactly 0 with the derivative δ_ij − 1/n
+        mu = mu + (vals[0] - mu).detach()
+    dev = torch.where(m, xv - mu, zero)
     var = (dev * dev).sum() / (n - dd)
     denom = torch.sqrt(var + e) if place == "var" else _sqrt0(var) + e
     if float(denom.detach()) > 0:
@@ -409,7 +414,8 @@ def group_advantages(
     else:
         # an exactly constant group has μ equal to its entries (the float mean may be off by an ulp)
         const = grouped.amax(dim=1, keepdim=True) == grouped.amin(dim=1, keepdim=True)
-        mu = torch.where(const, grouped[:, :1], grouped.mean(dim=1, keepdim=True))
+        mean = grouped.mean(dim=1, keepdim=True)
+        mu = torch.where(const, mean + (grouped[:, :1] - mean).detach(), mean)  # exact value, the mean's gradient
         if sc == "group":
             sd = torch.where(const, torch.zeros_like(grouped[:, :1]), _std(grouped, 1, dd))
         elif r.shape[0] > dd and bool(r.detach().amax() != r.detach().amin()):

@@ -8,7 +8,9 @@ The checks below fail when
 
 (a) an item of ``SOURCE_ITEMS`` has no row, or two, or the rows leave reading order;
 (b) a row names an item that ``SOURCE_ITEMS`` does not have;
-(c) a verdict is outside the vocabulary of §16, or names errata where it must not;
+(c) a verdict is outside the vocabulary of §16, or names errata where it must not (rows for
+    extensions, ``X-PR-*`` of §17, may follow the last source item: verdict ``extension``, each
+    an extension of ``EXTENSIONS``, once);
 (d) a row names a ``reference.X`` that is not public, an equation or section SPEC.md does not
     define, or a claim id the registry does not have;
 (e) a typo/wrong/ambiguous/incomplete item has no registered erratum listing it, an erratum lists an
@@ -50,6 +52,8 @@ DELIMITER = "|---|---|---|---|---|---|"
 
 CELL = re.compile(r"(?<!\\)\|")  # a cell boundary: a pipe that is not escaped
 ITEM_ID = re.compile(r"^S(\d+)\.(\d+)$")
+#: An extension's row at the end of §16.1 (§17's X-PR-* items): verdict "extension", no errata.
+EXTENSION_ROW = re.compile(r"^X-[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 ERRATUM_ID = re.compile(r"^E\d+\.\d+$")
 CLAIM_ID = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)+$")
 BACKTICKED = re.compile(r"`([^`]*)`")
@@ -117,8 +121,8 @@ def parse_rows(text: str) -> tuple[list[Row], list[str]]:
                     problems.append(f"line {bn}: {len(cells)} cells, not 6 (escape a '|' inside a cell as '\\|'): {bline[:60]}")
                     continue
                 item, _what, verdict, equation, ref, claims = cells
-                if not ITEM_ID.match(item):
-                    problems.append(f"line {bn}: first cell {item!r} is not a source item id S<k>.<n>")
+                if not ITEM_ID.match(item) and not EXTENSION_ROW.match(item):
+                    problems.append(f"line {bn}: first cell {item!r} is not a source item id S<k>.<n> or an extension X-...")
                     continue
                 m = VERDICT_CELL.match(verdict)
                 word, ids = (m.group(1), tuple(m.group(2).split(", ")) if m.group(2) else ()) if m else (verdict, ())
@@ -144,7 +148,13 @@ def check_coverage(text: str) -> list[str]:
             problems.append(f"{item} has no row in SPEC.md §16.1")
         elif counts[item] > 1:
             problems.append(f"{item} has {counts[item]} rows in SPEC.md §16.1")
-    problems += [f"line {r.line}: {r.item} is not in SOURCE_ITEMS" for r in rows if r.item not in SOURCE_ITEMS]
+    problems += [f"line {r.line}: {r.item} is not in SOURCE_ITEMS" for r in rows if r.item not in SOURCE_ITEMS and not EXTENSION_ROW.match(r.item)]
+    # extension rows (optional, once each, only for EXTENSIONS) come after every source item's row
+    ext = [r for r in rows if EXTENSION_ROW.match(r.item)]
+    problems += [f"line {r.line}: {r.item} is not in EXTENSIONS" for r in ext if r.item not in EXTENSIONS]
+    problems += [f"{x} has {n} rows in SPEC.md §16.1" for x, n in Counter(r.item for r in ext).items() if n > 1]
+    last_source = max((r.line for r in rows if r.item in SOURCE_ITEMS), default=0)
+    problems += [f"line {r.line}: extension row {r.item} before the last source item's row" for r in ext if r.line < last_source]
     order = list(SOURCE_ITEMS)
     known = [r for r in rows if r.item in SOURCE_ITEMS]
     for a, b in zip(known, known[1:]):
@@ -158,6 +168,10 @@ def check_verdicts(text: str) -> list[str]:
     rows, _ = parse_rows(text)
     problems: list[str] = []
     for r in rows:
+        if EXTENSION_ROW.match(r.item):
+            if r.verdict != "extension" or r.errata:
+                problems.append(f"line {r.line}: extension row {r.item} must have the verdict 'extension' (no errata), got {r.verdict!r}")
+            continue
         if r.verdict not in VERDICTS:
             problems.append(f"line {r.line}: {r.item}'s verdict {r.verdict!r} is not one of {VERDICTS} (optionally followed by ' (E6.1, E6.2)')")
         elif r.verdict in ("correct", "prose") and r.errata:
@@ -385,7 +399,7 @@ def test_source_items_are_numbered_in_order() -> None:
 
 def test_table_has_rows_for_every_section() -> None:
     rows, _ = parse_rows(_spec())
-    assert [r.item for r in rows] == list(SOURCE_ITEMS)
+    assert [r.item for r in rows if not EXTENSION_ROW.match(r.item)] == list(SOURCE_ITEMS)
 
 
 # ------------------------------------------------------------------- the checks notice broken copies
@@ -420,6 +434,12 @@ def _edit_row(item: str, old: str, new: str) -> Callable[[str], str]:
     return _replace(row, row.replace(old, new))
 
 
+def _move_before(row_start: str, anchor: str) -> Callable[[str], str]:
+    row = next(line for line in _spec().splitlines() if line.startswith(row_start)) + "\n"
+    at = _row_of(anchor) + "\n"
+    return lambda text: text.replace(row, "").replace(at, row + at)
+
+
 BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("missing row", _drop_row("S6.1"), "S6.1 has no row"),
     ("duplicate row", _replace(_row_of("S7.4") + "\n", _row_of("S7.4") + "\n" + _row_of("S7.4") + "\n"), "S7.4 has 2 rows"),
@@ -449,6 +469,10 @@ BROKEN: list[tuple[str, Callable[[str], str], str]] = [
     ("§15 items differ", _replace("| E3.2 | S3.7, S3.9 |", "| E3.2 | S3.7 |"), "E3.2's items"),
     ("§15 claims differ", _replace("| `RM-PADDING-INVARIANT` |\n| E12.6", "| `RM-LOSS-SIGN` |\n| E12.6"), "for E12.5"),
     ("§16.2 differs", _replace("| X-DPO |", "| X-DPO-LOSS |"), "§16.2 lists"),
+    ("unknown extension row", _replace("| X-PR-RLOO | not in the source", "| X-PR-LOO | not in the source"), "X-PR-LOO is not in EXTENSIONS"),
+    ("extension row with a source verdict", _replace("leave-one-out advantages | extension |", "leave-one-out advantages | correct |"),
+     "must have the verdict 'extension'"),
+    ("extension row among the source items", _move_before("| X-PR-RLOO | not in the source", "S12.9"), "before the last source item's row"),
     ("cited work missing from References", _replace("- Baird, L. (1995). Residual algorithms: reinforcement learning with function approximation. ICML.\n", ""), "cites Baird 1995"),
     ("References entry cited nowhere", _replace("double sampling, Baird 1995)", "double sampling)"), "References list Baird (1995)"),
     ("extension reference not listed", _replace("| Pardo et al. (2018) |", "| Pardo et al. (2019) |"), "X-TERMINATION names Pardo et al. (2019)"),
