@@ -314,7 +314,10 @@ def _print(c: Case, rows: list[Row]) -> None:
         ratio = f"{med / (base * 1e3):.2f}" if base else "-"
         err = f"{r.error:.1e}" if r.error is not None else "-"
         cpu = statistics.median(r.cpu) * 1e3
-        extra = f"  (first call, compile included: {r.compile_s * 1e3:.0f} ms; not timed)" if r.compile_s is not None else ""
+        extra = ""
+        if r.compile_s is not None:
+            # a JIT cache filled by the first case makes the second case's first call an ordinary one
+            extra = f"  (first call, compile included: {r.compile_s * 1e3:.0f} ms; not timed)"
         print(f"  {r.label:<52} {r.dtype:<8} {len(r.times):>4} {med:>11.2f} {min(r.times) * 1e3:>10.2f} {cpu:>10.2f} {ratio:>9}  {err:>16}{extra}")
 
 
