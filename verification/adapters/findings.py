@@ -49,6 +49,9 @@ FINDINGS: tuple[PeerFinding, ...] = (
                 (np.array([[[1.0, 0.0]]]), np.array([[0]]), 2.0), "bug",
                 "log_probs_from_logits divides the caller's logits by the temperature in place (logits.div_): [1, 0] becomes [0.5, 0]",
                 check="inplace"),
+    PeerFinding("LOGEXP-OVERFLOW", "openrlhf", "openrlhf_algos:bt_loss_logexp", "bt_loss", (np.array([0.0]), np.array([89.0])), "bug",
+                "LogExpLoss computes log(1 + exp(r_l − r_w)) literally: exp(89) overflows float32, the loss is inf instead of 89 "
+                "(PairWiseLoss, −logsigmoid, is stable)"),
     PeerFinding("KL-CLAMP", "openrlhf", "openrlhf_algos:kl_penalty", "kl_penalty", (np.array([[-12.0]]), np.array([[0.0]]), "k1"), "convention",
                 "compute_approx_kl clamps every estimator to [−10, 10], k1 included: r = −12 gives −10 (conforms under --fix clamp=10)"),
     PeerFinding("K3-CLAMP", "verl", "verl_algos:kl_penalty", "kl_penalty", (np.array([[-12.0]]), np.array([[0.0]]), "k3"), "convention",
@@ -100,8 +103,13 @@ def reproduce(f: PeerFinding) -> tuple[bool, Any, Any]:
     mod, _, name = f.adapter.partition(":")
     fn: Callable[..., Any] = getattr(importlib.import_module(f"{__package__}.{mod}"), name)
     args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in f.inputs)
-    kwargs = dict(zip(PRACTICE_TARGETS[f.target], f.inputs))
-    expected = np.asarray(getattr(rp, f.target)(**kwargs, **f.fix), dtype=np.float64)
+    if f.target in PRACTICE_TARGETS:
+        kwargs = dict(zip(PRACTICE_TARGETS[f.target], f.inputs))
+        expected = np.asarray(getattr(rp, f.target)(**kwargs, **f.fix), dtype=np.float64)
+    else:  # a target of the source's chapters (SPEC §13.1), its reference function by name
+        import reference
+
+        expected = np.asarray(getattr(reference, f.target)(*f.inputs), dtype=np.float64)
     try:
         got: Any = np.asarray(fn(*args), dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - an exception is the finding

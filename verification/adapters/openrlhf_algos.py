@@ -184,3 +184,31 @@ _reg("RemoteExperienceMaker.compute_advantages_and_returns (group_norm, dr_grpo)
      unavailable="inline statements of compute_advantages_and_returns (group_norm: ε = 1e-9 on the std; G = 1: torch.std gives NaN)")
 _reg("RemoteExperienceMaker.compute_advantages_and_returns (rloo)", "rloo_advantages", _inline, "-", stand_in=None,
      unavailable="inline statements of compute_advantages_and_returns (G = 1 divides by 0)")
+
+
+# ------------------------------------------------------------------ the source's targets (§13)
+
+
+def bt_loss(r_chosen: Any, r_rejected: Any) -> Any:
+    """``PairWiseLoss()(chosen_reward, reject_reward)``, one pair per call (it returns the batch mean)."""
+    fn = _loss().PairWiseLoss()
+    c, r = np.asarray(r_chosen, np.float64), np.asarray(r_rejected, np.float64)
+    return np.array([float(fn(_t(c[i:i + 1]), _t(r[i:i + 1]))) for i in range(c.shape[0])])
+
+
+def bt_loss_logexp(r_chosen: Any, r_rejected: Any) -> Any:
+    """``LogExpLoss()``: log(1 + exp(r_l − r_w)), one pair per call."""
+    fn = _loss().LogExpLoss()
+    c, r = np.asarray(r_chosen, np.float64), np.asarray(r_rejected, np.float64)
+    return np.array([float(fn(_t(c[i:i + 1]), _t(r[i:i + 1]))) for i in range(c.shape[0])])
+
+
+def dpo_loss(policy_chosen: Any, policy_rejected: Any, ref_chosen: Any, ref_rejected: Any, beta: float) -> Any:
+    """``DPOLoss(beta)`` (sigmoid, no label smoothing), one pair per call."""
+    return preference_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, "sigmoid", 0.0)
+
+
+_reg("models.loss.PairWiseLoss", "bt_loss", bt_loss, "one pair per call (the loss is the batch mean); no margin")
+_reg("models.loss.LogExpLoss", "bt_loss", bt_loss_logexp, "one pair per call; log(1 + exp(r_l − r_w)) as written",
+     known_finding="overflows: r_l − r_w > 88.7 gives exp = inf in float32, so the loss is inf instead of ≈ r_l − r_w")
+_reg("models.loss.DPOLoss", "dpo_loss", dpo_loss, "ipo=False, label_smoothing=0; one pair per call")
