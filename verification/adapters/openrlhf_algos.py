@@ -211,4 +211,4 @@ def dpo_loss(policy_chosen: Any, policy_rejected: Any, ref_chosen: Any, ref_reje
 _reg("models.loss.PairWiseLoss", "bt_loss", bt_loss, "one pair per call (the loss is the batch mean); no margin")
 _reg("models.loss.LogExpLoss", "bt_loss", bt_loss_logexp, "one pair per call; log(1 + exp(r_l − r_w)) as written",
      known_finding="overflows: r_l − r_w > 88.7 gives exp = inf in float32, so the loss is inf instead of ≈ r_l − r_w")
-_reg("models.loss.DPOLoss", "dpo_loss", dpo_loss, "ipo=False, label_smoothing=0; one pair per call")
+_reg("models.loss.DPOLoss (ipo=False, label_smoothing=0)", "dpo_loss", dpo_loss, "ipo=False, label_smoothing=0; one pair per call")
