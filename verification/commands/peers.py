@@ -68,14 +68,14 @@ def run(args: argparse.Namespace) -> int:
                                "translation": a.translation, "known_finding": a.known_finding, "fix": dict(a.fix),
                                "space": {k: list(v) for k, v in a.space.items()}, "stand_in": a.stand_in, "unavailable": a.unavailable}
         head = f"{a.library:<10} {version or '-':<9} {a.target:<18} {a.entry_point[:58]:<58} {_fix_text(a.fix)[:16]:<16}"
-        if a.unavailable is not None:
-            row["result"] = f"no function to call: {a.unavailable}"
-            print(f"{head} {row['result']}", flush=True)
-            rows.append(row)
-            continue
         if version is None:
             row["result"] = "not installed"
             print(f"{head} not installed", flush=True)
+            rows.append(row)
+            continue
+        if a.unavailable is not None:
+            row["result"] = f"no function to call: {a.unavailable}"
+            print(f"{head} {row['result']}", flush=True)
             rows.append(row)
             continue
         direct = a.target in PRACTICE_TARGETS  # adapters restrict their inputs (space): always the direct comparison
