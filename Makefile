@@ -37,21 +37,32 @@ test: $(STAMP)
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-# The peer libraries (stable-baselines3, torchrl, rlax+jax, tianshou, TRL; ~2.5 GB) go into a
-# separate venv so that `make test` never depends on them.  `make peers` prints the matrix of
-# SPEC.md §13.6 and exits non-zero on a disagreement that is not documented there.
-PEERS_VENV  := .venv-peers
-PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
+# The peer libraries (stable-baselines3, torchrl, rlax+jax, tianshou, TRL, verl, OpenRLHF; ~2.5 GB)
+# go into a separate venv so that `make test` never depends on them.  `make peers` prints the
+# matrix of SPEC.md §13.6 and exits non-zero on a disagreement that is not documented there.
+# verl and OpenRLHF are installed with --no-deps: their requirements (ray, deepspeed, flash-attn,
+# vllm, an older tensordict and transformers) cannot be met beside torch 2.13 CPU; their maths
+# modules need only what the `peers` extra already brings plus omegaconf and codetiming (verl),
+# and the adapters load them with the stand-ins of verification/adapters/_stub.py.
+PEERS_VENV   := .venv-peers
+PEERS_STAMP  := $(PEERS_VENV)/.installed-stamp
+PEERS_NODEPS := verl==0.9.1 openrlhf==0.11.2
+PEERS_SMALL  := omegaconf==2.3.0 codetiming==1.4.0
 
-$(PEERS_STAMP): pyproject.toml constraints.txt
+$(PEERS_STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
-	$(PEERS_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[peers]'
+	$(PEERS_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[peers]' $(PEERS_SMALL)
+	$(PEERS_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-deps $(PEERS_NODEPS)
 	touch $(PEERS_STAMP)
 
 peers-setup: $(PEERS_STAMP)
 
+PEERS_EXAMPLES ?= 200
+
+# the matrix, then the reproducers of SPEC.md §13.6's practice-target findings
 peers: $(PEERS_STAMP)
-	$(PEERS_VENV)/bin/python -m verification peers --json reports/peers.json
+	$(PEERS_VENV)/bin/python -m verification peers --examples $(PEERS_EXAMPLES) --json reports/peers.json
+	$(PEERS_VENV)/bin/python -m verification.adapters.findings
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) reports .mypy_cache .pytest_cache .hypothesis

@@ -20,7 +20,7 @@ import numpy as np
 from . import PeerAdapter, register_adapter
 
 
-def _trainer(beta: float) -> Any:
+def _trainer(beta: float, loss_type: str = "sigmoid", label_smoothing: float = 0.0) -> Any:
     import torch
     from trl.trainer.dpo_trainer import DPOTrainer
 
@@ -38,8 +38,8 @@ def _trainer(beta: float) -> Any:
     tr = DPOTrainer.__new__(DPOTrainer)
     attrs: dict[str, Any] = {
         "accelerator": Accel(), "aux_loss_enabled": False, "ld_alpha": None, "precompute_ref_logps": True,
-        "f_divergence_type": "reverse_kl", "loss_types": ["sigmoid"], "loss_weights": [1.0], "beta": float(beta),
-        "use_weighting": False, "label_smoothing": 0.0, "_total_train_tokens": 0, "_tp_size": 1,
+        "f_divergence_type": "reverse_kl", "loss_types": [loss_type], "loss_weights": [1.0], "beta": float(beta),
+        "use_weighting": False, "label_smoothing": float(label_smoothing), "_total_train_tokens": 0, "_tp_size": 1,
         "_metrics": {"train": defaultdict(list), "eval": defaultdict(list)},
     }
     for k, v in attrs.items():
@@ -49,10 +49,16 @@ def _trainer(beta: float) -> Any:
 
 def dpo_loss(policy_chosen: Any, policy_rejected: Any, ref_chosen: Any, ref_rejected: Any, beta: float) -> Any:
     """Per-pair DPO loss from TRL's trainer code (float32, sigmoid loss, reverse KL)."""
+    return pair_losses(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
+
+
+def pair_losses(policy_chosen: Any, policy_rejected: Any, ref_chosen: Any, ref_rejected: Any, beta: float,
+                loss_type: str = "sigmoid", label_smoothing: float = 0.0) -> Any:
+    """Per-pair loss of ``DPOTrainer._compute_loss`` with one ``loss_type`` (float32, reverse KL)."""
     import torch
 
     pc, pr, rc, rr = (np.asarray(x, dtype=np.float64) for x in (policy_chosen, policy_rejected, ref_chosen, ref_rejected))
-    tr = _trainer(beta)
+    tr = _trainer(beta, loss_type, label_smoothing)
     out = []
     for i in range(pc.shape[0]):
         logps = torch.tensor([[pc[i]], [pr[i]]], dtype=torch.float32)  # [chosen; rejected] x one completion token

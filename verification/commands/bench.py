@@ -2,7 +2,12 @@
 
 A benchmark, not a test: it prints medians and ratios, and the agreement of every
 implementation with the reference recursion; nothing here is asserted.  Peers are imported
-only if they are installed (``stable-baselines3``, ``torchrl``); they are not dependencies.
+only if they are installed (``stable-baselines3``, ``torchrl``, ``rlax`` with jax, ``tianshou``
+with numba); they are not dependencies.  A JIT-compiled peer (rlax's ``jax.jit``'d scan,
+tianshou's numba kernel) is compiled on its first call: that call is timed apart and reported
+as "compile", the timed runs exclude it.  Two numpy floors show what bounds any numpy form:
+the TD residuals δ_t alone, computed in place (every GAE reads these inputs and writes that
+much), and the argument validation every reference function performs.
 """
 
 from __future__ import annotations
@@ -145,6 +150,80 @@ def _torchrl(c: Case, vectorized: bool) -> Runner:
     return run
 
 
+def _rlax(c: Case) -> Runner:
+    jax = importlib.import_module("jax")
+    jnp = importlib.import_module("jax.numpy")
+    rlax = importlib.import_module("rlax")
+    from verification.adapters._rollout import fold_truncation
+
+    cols = [tuple(x[:, j] if x.ndim == 2 else x for x in (c.rewards, c.next_values, c.terminated, c.truncated))
+            for j in range(c.rewards.shape[1] if c.rewards.ndim == 2 else 1)]
+    fold = [fold_truncation(r_j, nv_j, te_j, tr_j, c.gamma) for r_j, nv_j, te_j, tr_j in cols]
+    r = np.stack([f[0] for f in fold], axis=1)
+    done = np.stack([f[1] for f in fold], axis=1)
+    v2 = c.values if c.values.ndim == 2 else c.values[:, None]
+    nv2 = c.next_values if c.next_values.ndim == 2 else c.next_values[:, None]
+    vals = np.concatenate([v2, nv2[-1:]], axis=0)  # [T + 1, N]: V(s_{t+1}) read from the next row, the cut's bootstrap last
+    disc = c.gamma * (~done).astype(np.float64)
+    fn = jax.jit(jax.vmap(rlax.truncated_generalized_advantage_estimation, in_axes=(1, 1, None, 1), out_axes=1))
+    args = (jnp.asarray(r, jnp.float32), jnp.asarray(disc, jnp.float32), jnp.float32(c.lam), jnp.asarray(vals, jnp.float32))
+    jax.block_until_ready(args)
+
+    def run() -> np.ndarray:
+        out = fn(*args).block_until_ready()
+        res = np.asarray(out, dtype=np.float64)
+        return res if c.rewards.ndim == 2 else res[:, 0]
+
+    return run
+
+
+def _tianshou(c: Case) -> Runner:
+    base = importlib.import_module("tianshou.algorithm.algorithm_base")
+    kernel = base._gae  # the numba kernel behind Algorithm.compute_episodic_return
+    r2, v2, nv2, te2, tr2 = (x if x.ndim == 2 else x[:, None] for x in (c.rewards, c.values, c.next_values, c.terminated, c.truncated))
+    # tianshou's flat buffer: each env's steps contiguous (column-major); the cut at the end of a column is an episode end
+    # whose bootstrap is v_s_ (= V(final obs) · (1 - terminated))
+    flat = [np.ascontiguousarray(x.T).reshape(-1) for x in (r2, v2, nv2, te2, tr2)]
+    rew, v_s, nv, te, tr = flat
+    end = te | tr
+    end.reshape(r2.shape[1], r2.shape[0])[:, -1] = True
+    v_s_ = nv * (~te)
+    n_t, n_env = r2.shape
+
+    def run() -> np.ndarray:
+        out = kernel(v_s, v_s_, rew, end, c.gamma, c.lam)
+        res = np.asarray(out, dtype=np.float64).reshape(n_env, n_t).T
+        return res if c.rewards.ndim == 2 else res[:, 0]
+
+    return run
+
+
+def _floor_pass(c: Case) -> Runner:
+    """δ_t alone, in place (four inputs read, one output written): the least memory traffic of any GAE."""
+    r, v, nv, te = c.rewards, c.values, c.next_values, c.terminated
+    out = np.empty(r.shape)
+
+    def run() -> np.ndarray:
+        np.multiply(nv, c.gamma, out=out)
+        np.putmask(out, te, 0.0)
+        np.add(out, r, out=out)
+        np.subtract(out, v, out=out)
+        return out
+
+    return run
+
+
+def _floor_validate(c: Case) -> Runner:
+    """The argument validation of every reference rollout function (dtype checks, copies, NaN scan)."""
+    adv = importlib.import_module("reference.advantage")
+
+    def run() -> np.ndarray:
+        adv._rollout(*c.args[:5])
+        return np.zeros(c.rewards.shape)
+
+    return run
+
+
 @dataclass
 class Row:
     label: str
@@ -153,15 +232,18 @@ class Row:
     error: float | None
     note: str = ""
     cpu: list[float] = field(default_factory=list)
+    compile_s: float | None = None
+    compare: bool = True
 
 
-def _time(make: Callable[[], Runner], repeats: int, budget: float) -> tuple[list[float], list[float], np.ndarray]:
-    """Wall-clock and CPU (this process) seconds of each timed run, and the first run's output."""
+def _time(make: Callable[[], Runner], repeats: int, budget: float, jit: bool = False) -> tuple[list[float], list[float], np.ndarray, float]:
+    """Wall-clock and CPU (this process) seconds of each timed run, the first run's output, and
+    the first run's wall time (for a JIT-compiled peer: compilation plus one run, never timed)."""
     run = make()
     t0, c0 = time.perf_counter(), time.process_time()
-    out = run()  # warm-up (imports, allocations); counted only if it is slow
+    out = run()  # warm-up (imports, allocations, JIT compilation); counted only if it is slow and not a JIT
     first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
-    times, cpu = ([first], [first_cpu]) if first > 1.0 else ([], [])
+    times, cpu = ([first], [first_cpu]) if first > 1.0 and not jit else ([], [])
     spent = first
     gc.disable()
     try:
@@ -174,7 +256,7 @@ def _time(make: Callable[[], Runner], repeats: int, budget: float) -> tuple[list
             spent += dt
     finally:
         gc.enable()
-    return times, cpu, out
+    return times, cpu, out, first
 
 
 def _version(module: str) -> str | None:
@@ -192,23 +274,32 @@ def _bench_case(c: Case, repeats: int, budget: float) -> list[Row]:
     impls: list[tuple[str, str, str | None, Callable[[], Runner]]] = [
         ("ours: gae_fast (blocked scan)", "float64", "numpy", lambda: _ours_fast(c)),
         ("ours: gae (backward recursion)", "float64", "numpy", lambda: _ours_rec(c)),
+        ("floor: δ_t only (one numpy pass)", "float64", "numpy", lambda: _floor_pass(c)),
+        ("floor: argument validation only", "float64", "numpy", lambda: _floor_validate(c)),
     ]
     sb3 = _version("stable_baselines3")
     trl = _version("torchrl")
     impls.append((f"stable-baselines3 {sb3 or ''} RolloutBuffer".replace("  ", " "), "float32", sb3, lambda: _sb3(c)))
     impls.append((f"torchrl {trl or ''} generalized_advantage_estimate".replace("  ", " "), "float32", trl, lambda: _torchrl(c, False)))
     impls.append((f"torchrl {trl or ''} vec_generalized_advantage_estimate".replace("  ", " "), "float32", trl, lambda: _torchrl(c, True)))
+    rl = _version("rlax")
+    ts = _version("tianshou")
+    impls.append((f"rlax {rl or ''} truncated_gae (jax.jit, vmap)".replace("  ", " "), "float32", rl, lambda: _rlax(c)))
+    impls.append((f"tianshou {ts or ''} _gae (numba)".replace("  ", " "), "float64", ts, lambda: _tianshou(c)))
+    jitted = ("rlax", "tianshou")
     for label, dtype, available, make in impls:
         if available is None:
             rows.append(Row(label, dtype, [], None, "not installed"))
             continue
+        jit = label.startswith(jitted)
         try:
-            times, cpu, out = _time(make, repeats, budget)
+            times, cpu, out, first = _time(make, repeats, budget, jit=jit)
         except Exception as exc:  # a peer that fails to run is reported, not fatal
             rows.append(Row(label, dtype, [], None, f"failed: {type(exc).__name__}: {exc}"[:120]))
             continue
-        err = float(np.max(np.abs(np.asarray(out, dtype=np.float64) - ref))) / scale
-        rows.append(Row(label, dtype, times, err, cpu=cpu))
+        floor = label.startswith("floor")
+        err = None if floor else float(np.max(np.abs(np.asarray(out, dtype=np.float64) - ref))) / scale
+        rows.append(Row(label, dtype, times, err, cpu=cpu, compile_s=first if jit else None, compare=not floor))
     return rows
 
 
@@ -226,7 +317,11 @@ def _print(c: Case, rows: list[Row]) -> None:
         ratio = f"{med / (base * 1e3):.2f}" if base else "-"
         err = f"{r.error:.1e}" if r.error is not None else "-"
         cpu = statistics.median(r.cpu) * 1e3
-        print(f"  {r.label:<52} {r.dtype:<8} {len(r.times):>4} {med:>11.2f} {min(r.times) * 1e3:>10.2f} {cpu:>10.2f} {ratio:>9}  {err:>16}")
+        extra = ""
+        if r.compile_s is not None:
+            # a JIT cache filled by the first case makes the second case's first call an ordinary one
+            extra = f"  (first call, compile included: {r.compile_s * 1e3:.0f} ms; not timed)"
+        print(f"  {r.label:<52} {r.dtype:<8} {len(r.times):>4} {med:>11.2f} {min(r.times) * 1e3:>10.2f} {cpu:>10.2f} {ratio:>9}  {err:>16}{extra}")
 
 
 def run(args: argparse.Namespace) -> int:

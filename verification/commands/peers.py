@@ -1,7 +1,11 @@
 """``peers``: run the conformance harness on real libraries (SPEC.md §13.5) and print the matrix.
 
 Every adapter in :mod:`verification.adapters` whose library is installed is checked in this
-process (thread isolation, per-call time limit); the others are listed as not installed.
+process (thread isolation, per-call time limit); the others are listed as not installed.  The
+adapters of the SPEC §17 practice targets (TRL, verl, OpenRLHF) are compared directly with
+``reference.practice`` over drawn and pinned inputs (:mod:`verification.adapters._practice`),
+restricted to the argument values the library can express (``space``) and under the
+conventions the adapter names (``fix``).
 Exit 0 when every installed adapter conforms or still shows its documented finding (SPEC.md
 §13.6), 1 otherwise (a new disagreement, or a finding that no longer reproduces).
 """
@@ -17,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 NAME = "peers"
-HELP = "diff real libraries (stable-baselines3, torchrl, rlax, tianshou, TRL) against the reference; print a matrix"
+HELP = "diff real libraries (stable-baselines3, torchrl, rlax, tianshou, TRL, verl, OpenRLHF) against the reference; print a matrix"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,8 +42,13 @@ def _threads_one() -> Any:
     return n
 
 
+def _fix_text(fix: Any) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in dict(fix).items()) or "-"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..adapters import all_adapters, installed_version
+    from ..adapters._practice import PRACTICE_TARGETS, compare_direct
     from ..conformance import check
 
     adapters = [a for a in all_adapters()
@@ -52,41 +61,72 @@ def run(args: argparse.Namespace) -> int:
     reports: list[str] = []
     bad = 0
     t_all = time.perf_counter()
-    print(f"{'library':<18} {'version':<9} {'target':<10} {'entry point':<46} result")
+    print(f"{'library':<10} {'version':<9} {'target':<18} {'entry point':<58} {'convention (--fix)':<16} result")
     for a in adapters:
         version = installed_version(a.library)
         row: dict[str, Any] = {"library": a.library, "version": version, "target": a.target, "entry_point": a.entry_point,
-                               "translation": a.translation, "known_finding": a.known_finding}
+                               "translation": a.translation, "known_finding": a.known_finding, "fix": dict(a.fix),
+                               "space": {k: list(v) for k, v in a.space.items()}, "stand_in": a.stand_in, "unavailable": a.unavailable}
+        head = f"{a.library:<10} {version or '-':<9} {a.target:<18} {a.entry_point[:58]:<58} {_fix_text(a.fix)[:16]:<16}"
         if version is None:
             row["result"] = "not installed"
-            print(f"{a.library:<18} {'-':<9} {a.target:<10} {a.entry_point[:46]:<46} not installed", flush=True)
+            print(f"{head} not installed", flush=True)
             rows.append(row)
             continue
-        res = check(a.target, a.fn, examples=args.examples, seed=args.seed, isolation="thread", timeout=30.0,
-                    first_call_timeout=120.0, name=a.name)
+        if a.unavailable is not None:
+            row["result"] = f"no function to call: {a.unavailable}"
+            print(f"{head} {row['result']}", flush=True)
+            rows.append(row)
+            continue
+        direct = a.target in PRACTICE_TARGETS  # adapters restrict their inputs (space): always the direct comparison
+        try:
+            if direct:
+                res: Any = compare_direct(a.target, a.fn, space=a.space, fix=a.fix, examples=args.examples, seed=args.seed)
+            else:
+                res = check(a.target, a.fn, examples=args.examples, seed=args.seed, isolation="thread", timeout=30.0,
+                            first_call_timeout=120.0, name=a.name)
+        except ImportError as exc:  # an install that is incomplete: reported, not fatal
+            row["result"] = f"not importable here: {type(exc).__name__}: {exc}"[:200]
+            print(f"{head} {row['result']}", flush=True)
+            rows.append(row)
+            bad += 1
+            continue
         row.update(res.to_json())
+        row["method"] = "direct vs reference.practice" if direct else "conformance harness"
+        under = f" under {_fix_text(a.fix)}" if a.fix else ""
         if res.conforms:
-            verdict = f"conforms ({res.examples} inputs, error/tol {res.error_ratio:.2g}, {res.seconds:.1f} s)"
+            ratio = "" if direct else f", error/tol {res.error_ratio:.2g}"
+            verdict = f"conforms{under} ({res.examples} inputs{ratio}, {res.seconds:.1f} s)"
             if a.known_finding:
                 verdict += "  [documented finding no longer reproduces]"
                 bad += 1
         else:
-            short = res.reason if len(res.reason) < 70 else res.reason[:67] + "..."
-            inputs = ", ".join(f"{k}={v}" for k, v in (res.counterexample.literals() if res.counterexample else []))
-            verdict = f"COUNTEREXAMPLE: {short} on {inputs[:160]}"
+            if direct:
+                f0 = res.failures[0]
+                short = f0.reason if len(f0.reason) < 70 else f0.reason[:67] + "..."
+                inputs = ", ".join(f"{k}={v}" for k, v in f0.literals())
+                more = f" (+{len(res.failures) - 1} more)" if len(res.failures) > 1 else ""
+            else:
+                short = res.reason if len(res.reason) < 70 else res.reason[:67] + "..."
+                inputs = ", ".join(f"{k}={v}" for k, v in (res.counterexample.literals() if res.counterexample else []))
+                more = ""
+            verdict = f"COUNTEREXAMPLE{under}: {short} on {inputs[:160]}{more}"
             if a.known_finding:
                 verdict += f"  [documented: {a.known_finding}]"
             else:
                 bad += 1
-            reports.append(res.message())
+            reports.append(f"{a.name}\n{res.message()}")
+        if a.stand_in:
+            verdict += f"  [stand-in: {a.stand_in}]"
         row["result"] = verdict
         rows.append(row)
-        print(f"{a.library:<18} {version:<9} {a.target:<10} {a.entry_point[:46]:<46} {verdict}", flush=True)
+        print(f"{head} {verdict}", flush=True)
     if old_threads is not None:
         import torch
 
         torch.set_num_threads(old_threads)
-    print(f"\n{len([r for r in rows if r['result'] != 'not installed'])} adapters run, {bad} unexpected result(s), {time.perf_counter() - t_all:.1f} s")
+    ran = len([r for r in rows if r["result"] != "not installed" and not str(r["result"]).startswith("no function")])
+    print(f"\n{ran} adapters run, {bad} unexpected result(s), {time.perf_counter() - t_all:.1f} s")
     if args.verbose:
         for r in reports:
             print()
