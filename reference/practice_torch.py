@@ -198,6 +198,7 @@ def policy_loss(
     a = torch.where(m, adv, zero)
     ratio = torch.exp(torch.where(m, lp - lo, zero))
     o = torch.minimum(ratio * a, torch.clamp(ratio, 1.0 - el, 1.0 + eh) * a)
+    o = torch.where(a == 0, zero, o)  # A = 0 contributes exactly 0, also where ρ overflows (never 0·inf = NaN)
     if c is not None:
         o = torch.where(a < 0, torch.maximum(o, c * a), o)
     return -_aggregate(torch.where(m, o, zero), m, md, nl, nb)
