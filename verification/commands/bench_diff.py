@@ -32,10 +32,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _example_names() -> dict[str, str]:
-    """target -> the function name of its float32 example (``examples.FLOAT32``)."""
+    """target -> ``module:function`` of its float32 example (``examples.FLOAT32``, and the §17
+    targets' examples in ``examples_practice``, named after their targets)."""
+    from ..conformance import examples_practice, targets
     from ..conformance.examples import FLOAT32
 
-    return {target: fn.__name__ for target, fn in FLOAT32.items()}
+    out = {target: f"verification.conformance.examples:{fn.__name__}" for target, fn in FLOAT32.items()}
+    for t in targets():
+        if t.name not in out and callable(getattr(examples_practice, t.name, None)):
+            out[t.name] = f"verification.conformance.examples_practice:{t.name}"
+    return out
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -66,12 +72,12 @@ def run_diff(args: argparse.Namespace) -> int:
     for name in names:
         fn = examples.get(name)
         if fn is None:
-            print(f"{name:<24} {'-':>9} {'-':>8}  no float32 example in verification/conformance/examples.py")
+            print(f"{name:<24} {'-':>9} {'-':>8}  no float32 example in verification/conformance/examples.py or examples_practice.py")
             continue
         times, codes = [], []
         for _ in range(runs):
             t0 = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "verification", "diff", name, f"verification.conformance.examples:{fn}", *extra],
+            proc = subprocess.run([sys.executable, "-m", "verification", "diff", name, fn, *extra],
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times.append(time.perf_counter() - t0)
             codes.append(proc.returncode)

@@ -120,7 +120,10 @@ def group_advantages(rewards: Any, group_size: int, scale: str = "group", eps: f
     if scale == "none":
         return adv.reshape(-1)
     std = g.std(dim=1, keepdim=True) if scale == "group" else r.std().expand_as(mean)
-    return (adv / (std + eps)).reshape(-1)
+    den = std + eps
+    # eps = 0 and a constant group: adv is 0 there, and 0/0 must give 0 (SPEC §17), not NaN
+    den = torch.where(den == 0, torch.ones_like(den), den)
+    return (adv / den).reshape(-1)
 
 
 def rloo_advantages(rewards: Any, group_size: int) -> torch.Tensor:
