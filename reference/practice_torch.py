@@ -20,6 +20,7 @@ import math
 import torch
 from torch import Tensor
 
+from ._validate import check_nonnegative, check_positive, check_unit_interval
 from .practice import _K3_SERIES, AGG_MODES, GROUP_SCALES, KL_KINDS, PREFERENCE_KINDS
 from .rlhf_torch import _INT_DTYPES, _float, _mask, _same_shape
 
@@ -62,24 +63,15 @@ def _real(x: object, name: str) -> float:
 
 
 def _nonneg(x: object, name: str) -> float:
-    v = _real(x, name)
-    if not v >= 0.0:
-        raise ValueError(f"{name}: must be >= 0, got {v}")
-    return v
+    return check_nonnegative(_real(x, name), name)
 
 
 def _pos(x: object, name: str) -> float:
-    v = _real(x, name)
-    if not v > 0.0:
-        raise ValueError(f"{name}: must be > 0, got {v}")
-    return v
+    return check_positive(_real(x, name), name)
 
 
 def _unit(x: object, name: str) -> float:
-    v = _real(x, name)
-    if not 0.0 <= v <= 1.0:
-        raise ValueError(f"{name}: must lie in [0, 1], got {v}")
-    return v
+    return check_unit_interval(_real(x, name), name)
 
 
 def _int(x: object, name: str, lo: int) -> int:

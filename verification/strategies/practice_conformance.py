@@ -19,11 +19,12 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..conformance._calls import Case
+from ..conformance.strategies import response_masks
 
 __all__ = [
     "adaptive_kl_update_inputs", "aggregate_loss_inputs", "group_advantages_inputs", "kl_penalty_inputs", "masked_gae_inputs",
     "masked_whiten_inputs", "policy_loss_inputs", "preference_loss_inputs", "rloo_advantages_inputs", "token_entropy_inputs",
-    "token_logprobs_inputs", "token_masks", "value_loss_inputs",
+    "token_logprobs_inputs", "value_loss_inputs",
 ]
 
 AGG = ("token_mean", "seq_mean_token_mean", "seq_mean_token_sum", "seq_mean_token_sum_norm")
@@ -43,21 +44,6 @@ def _nums(lo: float, hi: float) -> st.SearchStrategy[float]:
     return st.one_of(*parts)
 
 
-@st.composite
-def token_masks(draw: st.DrawFn, rows: int, length: int, allow_empty: bool = True) -> np.ndarray:
-    """[rows, length] response masks: a span per row (left, right or mid padding), sometimes a hole, sometimes empty."""
-    m = np.zeros((rows, length), dtype=bool)
-    for i in range(rows):
-        if allow_empty and draw(st.integers(0, 5), label=f"empty[{i}]") == 0:
-            continue
-        start = draw(st.integers(0, length - 1), label=f"start[{i}]")
-        stop = draw(st.integers(start + 1, length), label=f"stop[{i}]")
-        m[i, start:stop] = True
-        if stop - start >= 3 and draw(st.booleans(), label=f"hole[{i}]"):
-            m[i, draw(st.integers(start + 1, stop - 2))] = False
-    return m
-
-
 def _shape(draw: st.DrawFn, max_b: int = 4, max_t: int = 6) -> tuple[int, int]:
     return draw(st.integers(1, max_b), label="B"), draw(st.integers(1, max_t), label="T")
 
@@ -71,7 +57,7 @@ def _batch(draw: st.DrawFn, shape: tuple[int, int], elem: st.SearchStrategy[floa
 def aggregate_loss_inputs(draw: st.DrawFn) -> Case:
     shape = _shape(draw)
     loss = _batch(draw, shape, _nums(-10.0, 10.0), "loss")
-    mask = draw(token_masks(*shape), label="mask")
+    mask = draw(response_masks(*shape, allow_empty=True), label="mask")
     mode = draw(st.sampled_from(AGG), label="mode")
     nl = draw(st.one_of(st.none(), st.sampled_from([float(shape[1]), float(shape[1] + 3), 7.5])), label="norm_length")
     return Case("aggregate_loss", {"loss": loss, "mask": mask, "mode": mode, "norm_length": nl})
@@ -88,7 +74,7 @@ def policy_loss_inputs(draw: st.DrawFn) -> Case:
     old = _batch(draw, shape, st.one_of(st.integers(-3, 0).map(float), st.floats(-20.0, 0.0, allow_subnormal=False)), "logp_old")
     lr = _batch(draw, shape, log_ratio, "log_ratio")
     adv = _batch(draw, shape, st.one_of(st.sampled_from([0.0, 1.0, -1.0]), _nums(-10.0, 10.0)), "advantages")
-    mask = draw(token_masks(*shape), label="mask")
+    mask = draw(response_masks(*shape, allow_empty=True), label="mask")
     agg = draw(st.sampled_from(AGG), label="agg")
     return Case("policy_loss", {"logp_new": old + lr, "logp_old": old, "advantages": adv, "mask": mask, "clip_low": cl,
                                 "clip_high": ch, "dual_clip": dual, "agg": agg})
@@ -102,7 +88,7 @@ def value_loss_inputs(draw: st.DrawFn) -> Case:
     v = _batch(draw, shape, _nums(-10.0, 10.0), "values")
     dv = _batch(draw, shape, st.one_of(st.sampled_from([0.0, c, -c]), st.floats(-2.0, 2.0, allow_subnormal=False)), "values - old_values")
     ret = _batch(draw, shape, _nums(-10.0, 10.0), "returns")
-    mask = draw(token_masks(*shape), label="mask")
+    mask = draw(response_masks(*shape, allow_empty=True), label="mask")
     agg = draw(st.sampled_from(AGG), label="agg")
     return Case("value_loss", {"values": v, "old_values": v - dv, "returns": ret, "mask": mask, "clip": clip, "agg": agg})
 
@@ -149,7 +135,7 @@ def token_entropy_inputs() -> st.SearchStrategy[Case]:
 def masked_whiten_inputs(draw: st.DrawFn) -> Case:
     shape = _shape(draw)
     x = _batch(draw, shape, _nums(-10.0, 10.0), "x")
-    mask = draw(token_masks(*shape, allow_empty=True), label="mask")
+    mask = draw(response_masks(*shape, allow_empty=True), label="mask")
     ddof = draw(st.sampled_from([1, 0]), label="ddof")
     if int(mask.sum()) <= ddof:  # the reference needs more than ddof entries: add the first padded positions
         free = np.argwhere(~mask)
@@ -195,7 +181,7 @@ def masked_gae_inputs(draw: st.DrawFn) -> Case:
     shape = _shape(draw, 4, 8)
     r = _batch(draw, shape, _nums(-10.0, 10.0), "rewards")
     v = _batch(draw, shape, _nums(-10.0, 10.0), "values")
-    mask = draw(token_masks(*shape), label="mask")
+    mask = draw(response_masks(*shape, allow_empty=True), label="mask")
     unit = st.one_of(st.sampled_from([1.0, 0.0, 0.95, 0.9, 0.5]), st.floats(0.0, 1.0, allow_subnormal=False))
     return Case("masked_gae", {"rewards": r, "values": v, "mask": mask, "gamma": draw(unit, label="gamma"), "lam": draw(unit, label="lam")})
 
