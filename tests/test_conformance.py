@@ -27,7 +27,7 @@ from verification.conformance import (
 from verification.conformance import assert_conforms as _assert_conforms
 from verification.conformance import check as _check
 from verification.conformance.examples import FLOAT32
-from verification.conformance.targets import K, U32
+from verification.conformance.table import K, U32
 from verification.conformance.wrong import Wrong, family
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,7 +258,7 @@ def test_claims_that_use_the_target_are_run_and_reported() -> None:
     assert {"RET-FAST-EQUALS-LITERAL", "VF-REGRESSION"} <= set(res.claims_checked)
     assert "RET-FAST-EQUALS-LITERAL" in res.claims_broken
     assert "claims broken: " in res.message() and "RET-FAST-EQUALS-LITERAL" in res.message()
-    ok = check("returns", FLOAT32["returns"], examples=50)
+    ok = check("returns", FLOAT32["returns"], examples=50, claims=True)
     assert ok.conforms and not ok.claims_broken and "VF-REGRESSION" in ok.claims_checked
 
 
@@ -281,7 +281,7 @@ def test_new_claims_are_picked_up_from_the_registry(monkeypatch: pytest.MonkeyPa
                  lambda: st.tuples(st.lists(st.integers(-3, 3).map(float), min_size=1, max_size=6).map(np.array), st.sampled_from([0.5, 1.0])),
                  chk, ("gae",))
     monkeypatch.setattr(harness, "all_claims", lambda: [fake])
-    ok = check("gae", FLOAT32["gae"], examples=30)
+    ok = check("gae", FLOAT32["gae"], examples=30, claims=True)
     assert ok.claims_checked == ["GAE-ZERO-VALUES-IS-RETURN"] and not ok.claims_broken
     # γ in place of γλ: with V = 0 and γ = 1 the advantage becomes the undiscounted return
     res = check("gae", [w for w in family("gae") if w.name == "gamma-not-gamma-lambda"][0].fn, examples=30)

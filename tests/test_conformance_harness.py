@@ -250,3 +250,67 @@ def test_bench_diff_times_every_listed_target(monkeypatch: pytest.MonkeyPatch, c
     assert main(["bench", "diff", "--only", "bt_loss", "--runs", "1", "--examples", "3"]) == 0  # a real run
     row = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("bt_loss")]
     assert row and row[0].split()[-1] == "0", row
+
+
+# ------------------------------------------------------------------ claims modes, budgets, speed
+
+
+def test_claims_auto_runs_them_only_when_a_value_is_wrong(capsys: pytest.CaptureFixture[str]) -> None:
+    from verification.conformance.examples import FLOAT32
+
+    ok = check("returns", FLOAT32["returns"], examples=10, isolation="in-process")  # claims="auto", the default
+    assert ok.conforms and ok.claims_skipped and not ok.claims_run and ok.claims_checked == []
+    assert "claims:    not re-run with it in place" in ok.message() and ok.to_json()["claims_skipped"] is True
+    always = check("returns", FLOAT32["returns"], examples=10, isolation="in-process", claims=True)
+    assert always.claims_run and not always.claims_skipped and "VF-REGRESSION" in always.claims_checked
+    bad = check("returns", "verification.conformance.wrong:_ret_half", examples=10, claims_budget=1.0)
+    assert not bad.conforms and bad.claims_run and bad.claims_broken
+    with pytest.raises(ValueError, match="claims"):
+        check("returns", FLOAT32["returns"], claims="sometimes")  # type: ignore[arg-type]
+    spec = "verification.conformance.examples:returns"
+    assert main(["diff", "returns", spec, "--examples", "5", "--claims", "always"]) == 0
+    assert "hold with it in place" in capsys.readouterr().out
+    assert main(["diff", "returns", spec, "--examples", "5", "--claims", "never"]) == 0
+    assert "claims" not in capsys.readouterr().out
+    assert main(["diff", "returns", spec, "--examples", "5", "--claims-budget", "-1"]) == 2
+
+
+def test_a_claim_cut_by_the_budget_is_not_run_rather_than_held_or_broken() -> None:
+    # TD-UNBIASED-ADVANTAGE enumerates an MDP's trajectories, one call per column (about 2000
+    # calls per example): with a 0.3 s budget it stops inside the claim.
+    from verification.conformance.examples import FLOAT32
+
+    t0 = time.perf_counter()
+    res = check("td_residuals", FLOAT32["td_residuals"], examples=5, isolation="in-process", claims=True, claims_budget=0.3)
+    assert res.conforms and "TD-UNBIASED-ADVANTAGE" in res.claims_not_run
+    assert "TD-UNBIASED-ADVANTAGE" not in res.claims_checked and not res.claims_broken
+    assert "claims not run (time budget" in res.message()
+    assert time.perf_counter() - t0 < 15.0  # the whole claim takes about 20 s
+
+
+def test_shrinking_stops_at_its_budget_with_a_counterexample_that_still_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from verification.conformance import evaluate, get_target, harness
+    from verification.conformance.callers import InProcessCaller
+    from verification.conformance.wrong import family
+
+    w = [w for w in family("conjugate_gradient") if w.name == "wrong-beta"][0]
+    monkeypatch.setattr(harness, "SHRINK_BUDGET", 0.0)  # cut at the first shrink step
+    res = check("conjugate_gradient", w.fn, examples=100, pinned=False, claims=False, discover=False, isolation="in-process", **w.options)
+    assert not res.conforms and res.counterexample is not None
+    assert "the smallest failing input by then" in res.found_by
+    again = evaluate(get_target("conjugate_gradient"), InProcessCaller(w.fn), res.counterexample)
+    assert not again.ok  # the reported input reproduces the failure
+
+
+def test_the_worker_module_chain_imports_no_harness() -> None:
+    # `diff` spawns the worker before it imports the harness, so the worker's import of the
+    # implementation (torch: about a second) overlaps the harness's own imports.
+    code = ("import sys; import verification.conformance.callers as c; "
+            "print(sorted(m for m in ('torch', 'scipy', 'hypothesis', 'reference', 'verification.registry', "
+            "'verification.conformance.harness') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+    code = ("import verification.conformance as vc, verification.conformance.harness; "
+            "print(callable(vc.targets), len(vc.targets()) == len(vc.TARGETS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.split() == ["True", "True"], out.stdout + out.stderr

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from verification.conformance import check, examples_practice
-from verification.conformance.targets import TARGETS, get_target
+from verification.conformance.table import TARGETS, get_target
 from verification.conformance.wrong import Wrong, family
 
 PRACTICE = ("aggregate_loss", "policy_loss", "value_loss", "kl_penalty", "token_logprobs", "token_entropy", "masked_whiten",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -88,9 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # The claims evaluate many tiny torch graphs; with several intra-op threads they spend
         # milliseconds per call waiting on the pool.  A command that trains (rlhf) sets its own.
-        import torch
-
-        torch.set_num_threads(int(getattr(table[args.command], "TORCH_THREADS", 1)))
+        # torch is not imported for this (1 s a command such as `diff` may never need): it takes
+        # its intra-op thread count from OMP_NUM_THREADS when it is first imported.
+        threads = int(getattr(table[args.command], "TORCH_THREADS", 1))
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+        else:
+            os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
         rc = table[args.command].run(args)
     except KeyboardInterrupt:
         print(f"python -m verification {args.command}: interrupted before a verdict", file=sys.stderr)

@@ -32,7 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also diff an implementation (IMPL as for `diff`) against a conformance target and "
         "include the result; repeatable",
     )
-    p.add_argument("--examples", type=int, default=200, help="inputs per --diff (default 200)")
+    from ..conformance.callers import EXAMPLES
+
+    p.add_argument("--examples", type=int, default=EXAMPLES, help=f"inputs per --diff (default {EXAMPLES})")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -40,12 +40,19 @@ from . import _invoke
 from ._calls import changed_args, copy_args
 from ._wire import WireError, read_frame, write_frame
 
-__all__ = ["CallOutcome", "Caller", "InProcessCaller", "OutputBuffer", "ProcessCaller", "ThreadCaller"]
+__all__ = ["CallOutcome", "Caller", "InProcessCaller", "OutputBuffer", "ProcessCaller", "ThreadCaller", "worker_caller", "CLAIMS_BUDGET", "EXAMPLES", "IMPORT_TIMEOUT"]
 
 Status = Literal["ok", "raised", "bad-output", "timeout", "crashed", "corrupted", "poisoned"]
 
 #: Default limit on importing an implementation in the worker, seconds.
 IMPORT_TIMEOUT = 30.0
+
+#: Default time for re-running the registered claims with the implementation in place, seconds
+#: (a claim still running when it is spent stops at its next call and is listed as not run).
+CLAIMS_BUDGET = 5.0
+#: Default number of Hypothesis examples after the pinned edge cases (Hypothesis's own default;
+#: every mutant of the test suite is rejected within it).
+EXAMPLES = 100
 #: Set in the worker's environment (``check()`` refuses to run there: a script without a
 #: ``__main__`` guard would otherwise start workers without end).
 WORKER_ENV = "VERIFICATION_CONFORMANCE_WORKER"
@@ -239,10 +246,15 @@ class ProcessCaller(Caller):
         self._queue: queue.Queue[Any] = queue.Queue()
         self._output: OutputBuffer | None = None
         self._next_id = 0
+        self._spawned_at = 0.0
 
     # -- worker management -------------------------------------------------------------
-    def start(self) -> str | None:
-        """Start the worker and load the implementation; return an error message or None."""
+    def spawn(self) -> None:
+        """Start the worker process without waiting for it: it imports the implementation while
+        this process goes on (the CLI spawns it before importing the harness).  :meth:`start`
+        waits for it; the import limit counts from here."""
+        if self._proc is not None:
+            return
         from ._worker import BOOTSTRAP
 
         env = dict(os.environ)
@@ -277,8 +289,15 @@ class ProcessCaller(Caller):
                     return
 
         threading.Thread(target=reader, name="conformance-reader", daemon=True).start()
+        self._spawned_at = time.perf_counter()
+
+    def start(self) -> str | None:
+        """Start the worker (unless :meth:`spawn` did) and wait until it has loaded the
+        implementation; return an error message or None."""
+        self.spawn()
+        left = self.start_timeout - (time.perf_counter() - self._spawned_at)
         try:
-            hello = self._queue.get(timeout=self.start_timeout)
+            hello = self._queue.get(timeout=max(left, 0.01))
         except queue.Empty:
             self._kill()
             return f"importing {self.spec} took longer than the import limit of {self.start_timeout:g} s{self._tail()}"
@@ -327,10 +346,8 @@ class ProcessCaller(Caller):
                     self._proc.stdin.close()
             except OSError:
                 pass
-            try:
-                self._proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
+            # No graceful exit to wait for: the worker holds nothing of ours, and torch's own
+            # shutdown would cost a few hundred milliseconds per diff.
             self._kill()  # also whatever it left running in its process group
             try:
                 os.killpg(self._proc.pid, signal.SIGKILL)
@@ -382,3 +399,10 @@ class ProcessCaller(Caller):
 
 def as_float64(value: NDArray[Any]) -> NDArray[np.float64]:
     return np.asarray(value, dtype=np.float64)
+
+
+def worker_caller(spec: str, timeout: float = 5.0, first_call_timeout: float = 10.0,
+                  import_timeout: float = IMPORT_TIMEOUT) -> ProcessCaller:
+    """A :class:`ProcessCaller` for ``spec`` whose worker sees this process's import path too."""
+    extra = [p for p in sys.path if isinstance(p, str) and p and os.path.isdir(p)]
+    return ProcessCaller(spec, timeout=timeout, first_call_timeout=first_call_timeout, start_timeout=import_timeout, extra_path=extra)

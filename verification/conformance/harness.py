@@ -24,10 +24,10 @@ from numpy.typing import NDArray
 from ..registry import Impl, all_claims
 from ..runner import run_claim
 from ._calls import Case
-from .callers import IMPORT_TIMEOUT, WORKER_ENV, CallOutcome, Caller, InProcessCaller, ProcessCaller
+from .callers import CLAIMS_BUDGET, EXAMPLES, IMPORT_TIMEOUT, WORKER_ENV, CallOutcome, Caller, InProcessCaller, ProcessCaller, worker_caller
 from .loader import ImplementationLoadError, is_file_spec, load_implementation, split_spec
-from .targets import DRAWN, K, U32, Target, get_target
-from .targets._base import grad_bound_for
+from .table import DRAWN, K, U32, Target, get_target
+from .table._base import grad_bound_for
 
 __all__ = ["ConformanceResult", "Verdict", "check", "assert_conforms", "evaluate", "snippet"]
 
@@ -391,6 +391,7 @@ class ConformanceResult:
     output: str = ""
     kind: str = ""
     claims_run: bool = True
+    claims_skipped: bool = False  # claims="auto" and it conforms: not re-run
 
     def __bool__(self) -> bool:
         return self.conforms
@@ -409,6 +410,8 @@ class ConformanceResult:
                          + worst + (f"; computes in {self.got_dtype}" if self.got_dtype else ""))
             if self.claims_run:
                 lines.append(f"  claims:    {', '.join(self.claims_checked) or '(no registered claim uses ' + t.reference_name + ' yet)'} hold with it in place")
+            elif self.claims_skipped:
+                lines.append("  claims:    not re-run with it in place (they are when a value is wrong; --claims always re-runs them)")
         else:
             lines.append(f"  reason:    {self.reason}")
             what = f" VJP w.r.t. {self.wrt}" if self.wrt else ""
@@ -439,7 +442,7 @@ class ConformanceResult:
             lines.append(f"  convention: conforms under convention {', '.join(f'{k}={v}' for k, v in self.conforms_under.items())} "
                          f"(the default is {', '.join(f'{k}={t.convention(k).default}' for k in self.conforms_under)}); pass {fix} to pin it")
         if self.claims_not_run:
-            lines.append(f"  claims not run (time budget): {', '.join(self.claims_not_run)}")
+            lines.append(f"  claims not run (time budget; --claims-budget SEC gives more): {', '.join(self.claims_not_run)}")
         for note in self.notes:
             lines.append(f"  note:      {note}")
         if self.output:
@@ -463,6 +466,7 @@ class ConformanceResult:
             "max_error": num(self.max_error), "tolerance": num(self.tolerance), "error_ratio": num(self.error_ratio),
             "index": None if self.index is None else list(self.index),
             "claims_broken": self.claims_broken, "claims_checked": self.claims_checked, "claims_not_run": self.claims_not_run,
+            "claims_skipped": self.claims_skipped,
             "examples": self.examples, "seconds": self.seconds, "found_by": self.found_by, "notes": self.notes,
             "snippet": self.snippet, "seed": self.seed, "options": self.options, "conventions": {k: str(v) for k, v in self.conventions.items()},
             "conforms_under": None if self.conforms_under is None else {k: str(v) for k, v in self.conforms_under.items()},
@@ -592,8 +596,7 @@ def _make_caller(fn: Callable[..., Any] | str, isolation: Isolation, timeout: fl
         raise ValueError(f"isolation: expected 'process' (the default) or 'in-process', got {isolation!r}")
     if isolation in ("process", "auto"):
         spec = fn if isinstance(fn, str) else _worker_spec(fn)
-        extra = [p for p in sys.path if isinstance(p, str) and p and os.path.isdir(p)]
-        return ProcessCaller(spec, timeout=timeout, first_call_timeout=first_call_timeout, start_timeout=import_timeout, extra_path=extra)
+        return worker_caller(spec, timeout, first_call_timeout, import_timeout)
     callable_fn = load_implementation(fn) if isinstance(fn, str) else fn
     return InProcessCaller(callable_fn, timeout=timeout, first_call_timeout=first_call_timeout)
 
@@ -602,13 +605,13 @@ def check(
     target: str,
     fn: Callable[..., Any] | str,
     *,
-    examples: int = 200,
+    examples: int = EXAMPLES,
     seed: int = 0,
     timeout: float = 5.0,
     first_call_timeout: float = 10.0,
-    claims: bool = True,
+    claims: bool | Literal["auto"] = "auto",
     claim_examples: int = 15,
-    claims_budget: float = 8.0,
+    claims_budget: float = CLAIMS_BUDGET,
     isolation: Isolation = "process",
     import_timeout: float = IMPORT_TIMEOUT,
     name: str | None = None,
@@ -620,6 +623,7 @@ def check(
     allow: tuple[str, ...] | list[str] | frozenset[str] = (),
     mask: str = "bool",
     discover: bool = True,
+    worker: ProcessCaller | None = None,
 ) -> ConformanceResult:
     """Diff ``fn`` against the reference on ``target``.
 
@@ -631,7 +635,11 @@ def check(
         seed: Hypothesis seed (the run is deterministic for a given seed).
         timeout: per-call time limit in seconds; a call past it is reported as a hang.
         first_call_timeout: time limit of the first call (lazy initialization, JIT compilation).
-        claims: also run the registered claims that use the target with ``fn`` in place.
+        claims: also run the registered claims that use the target with ``fn`` in place:
+            ``"auto"`` (the default) when the search found a wrong value, to name the claims it
+            breaks; ``True`` always (for a conforming implementation, an extra search on the
+            claims' own inputs: it needs torch and scipy.stats in this process, a few seconds);
+            ``False`` never.
         claim_examples: Hypothesis examples per claim.
         claims_budget: seconds after which the remaining claims are skipped (and listed).
         isolation: ``process`` (the default): the implementation runs in a worker process that
@@ -655,6 +663,9 @@ def check(
         allow: clause ids whose deviation is accepted (reported as allowed).
         mask: ``"bool"`` or ``"float"`` ({0, 1}): how mask inputs are delivered.
         discover: on failure, retry the documented alternative conventions.
+        worker: a worker already spawned for ``fn`` (:func:`.callers.worker_caller`, then
+            ``spawn()``), so that importing the implementation overlaps the caller's own work;
+            ``check`` uses it in place of one of its own and closes it.
     Returns:
         A :class:`ConformanceResult`; ``bool(result)`` is ``result.conforms``.
     Raises:
@@ -672,6 +683,8 @@ def check(
         raise ValueError(f"inputs: expected 'numpy' or 'torch', got {inputs!r}")
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype: expected 'float64' or 'float32', got {dtype!r}")
+    if claims not in (True, False, "auto"):
+        raise ValueError(f"claims: expected True, False or 'auto', got {claims!r}")
     if mask not in ("bool", "float"):
         raise ValueError(f"mask: expected 'bool' or 'float', got {mask!r}")
     if grad and t.gradient is None:
@@ -683,19 +696,23 @@ def check(
     conv = resolve_conventions(t, fix)
     opts = Options(inputs, dtype, grad, mask, conv, frozenset(allow))
     t0 = time.perf_counter()
-    caller = _make_caller(fn, isolation, timeout, first_call_timeout, import_timeout)
+    caller = worker if worker is not None else _make_caller(fn, isolation, timeout, first_call_timeout, import_timeout)
     if isinstance(caller, ProcessCaller):
         err = caller.start()
         if err is not None:
             caller.close()
             raise ImplementationLoadError(err)
     res = ConformanceResult(t.name, name or _name(fn), True, seed=seed, options=opts.describe(t), conventions=dict(conv), allowed=sorted(opts.allow),
-                            claims_run=claims)
+                            claims_run=claims is True)
     try:
         _rounds(t, caller, res, examples, seed, pinned, opts)
         if not res.conforms and discover and caller.poisoned is None:
             _discover(t, caller, res, seed, opts, set(fix or {}))
         user_default = all(conv[c.name] == c.default for c in t.conventions if c.name not in t.params)
+        if claims == "auto":
+            res.claims_run = not res.conforms
+            res.claims_skipped = res.conforms
+            claims = not res.conforms
         if claims and res.kind not in ("", *VALUE_FAILURES, "gradient", "in-place"):
             res.claims_run = False
             res.notes.append("claims not run: the implementation failed the call itself, not a value")
@@ -779,6 +796,16 @@ def _rounds(t: Target, caller: Caller, res: ConformanceResult, n_examples: int, 
     res.clause_status = status
 
 
+#: Seconds of shrinking after the first failing input of a search (a large CG input can otherwise
+#: take minutes of Hypothesis's own shrink passes); the smallest failing input by then is reported.
+SHRINK_BUDGET = 3.0
+
+
+class _ShrinkCut(BaseException):
+    """Ends a search whose shrinking has used :data:`SHRINK_BUDGET` (a BaseException, so that
+    Hypothesis lets it through instead of recording it as another failure)."""
+
+
 def _search(t: Target, caller: Caller, opts: Options, n_examples: int, seed: int, use_pinned: bool,
             hits: dict[str, int], deviations: set[str], res: ConformanceResult) -> tuple[_Found | None, int, str]:
     state: dict[str, Any] = {"n": 0, "worst": 0.0, "last": None, "hang": None, "mutated": set(), "dtype": ""}
@@ -790,6 +817,8 @@ def _search(t: Target, caller: Caller, opts: Options, n_examples: int, seed: int
 
     def body(drawn: tuple[Case, int]) -> None:
         raw, gseed = drawn
+        if state.get("failed_at") is not None and time.perf_counter() - state["failed_at"] > SHRINK_BUDGET:
+            raise _ShrinkCut  # the smallest failing input so far is state["last"]
         case = prepare(t, raw, opts, gseed)
         if any(raw is p for p, _ in pinned):
             pinned_ids.add(id(case))
@@ -812,6 +841,8 @@ def _search(t: Target, caller: Caller, opts: Options, n_examples: int, seed: int
             hyp_target(float(min(v.ratio, 1e12)), label="error/tolerance")
             return
         state["last"] = (case, v)
+        if state.get("failed_at") is None:
+            state["failed_at"] = time.perf_counter()
         raise _Mismatch(v.reason)
 
     import hypothesis.strategies as st
@@ -828,9 +859,11 @@ def _search(t: Target, caller: Caller, opts: Options, n_examples: int, seed: int
     found: _Found | None = None
     try:
         test()
-    except _Mismatch:
+    except (_Mismatch, _ShrinkCut) as exc:
         case, v = state["hang"] if state["hang"] is not None else state["last"]
         how = "a pinned edge case" if id(case) in pinned_ids else "Hypothesis search, shrunk"
+        if isinstance(exc, _ShrinkCut):
+            how += f" for {SHRINK_BUDGET:g} s (the smallest failing input by then)"
         if state["hang"] is not None:
             how = "Hypothesis search (not shrunk: the first input that hung or crashed)" if id(case) not in pinned_ids else "a pinned edge case"
         found = _Found(case, v, how)
@@ -867,6 +900,10 @@ def _discover(t: Target, caller: Caller, res: ConformanceResult, seed: int, opts
             return
 
 
+class _OverBudget(Exception):
+    """Raised inside a claim when the claims' time budget has run out."""
+
+
 class _ImplementationFailed(Exception):
     """Raised inside a claim when the implementation raised, hung, or returned no usable array."""
 
@@ -883,9 +920,15 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
         return
     found: dict[str, Any] = {}
     ref = t.reference
+    import torch  # noqa: F401 - most claims differentiate with it; its import (~1.5 s) is not the claims' time
+
+    t0 = time.perf_counter()
 
     def hybrid(*args: Any, **kwargs: Any) -> Any:
         expected_full = ref(*args, **kwargs)  # invalid input: raise exactly as the reference does
+        if time.perf_counter() - t0 > budget:  # a claim that calls the target thousands of times stops here
+            found["over_budget"] = True
+            raise _OverBudget(f"the claims' time budget ({budget:g} s) ran out")
         sp = t.split(args, kwargs) if t.split is not None else None
         if sp is None:
             return expected_full
@@ -893,6 +936,9 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
         outs = []
         pins = _pins(t, opts.conventions)
         for inp in inputs:
+            if time.perf_counter() - t0 > budget:
+                found["over_budget"] = True
+                raise _OverBudget(f"the claims' time budget ({budget:g} s) ran out")
             case = Case(t.name, inp)
             if any(k in inp and inp[k] != val for k, val in pins.items()):
                 outs.append(t.expected(case))  # outside the pinned parameters: the reference answers
@@ -909,7 +955,6 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
         return place(outs)
 
     impl = Impl({t.reference_name: hybrid}, name=f"conformance:{res.implementation}")
-    t0 = time.perf_counter()
     checked = []
     for c in claims:
         if time.perf_counter() - t0 > budget:
@@ -917,7 +962,11 @@ def _run_claims(t: Target, caller: Caller, res: ConformanceResult, seed: int, cl
             continue
         found_before = "case" in found
         found.pop("call_failed", None)
+        found.pop("over_budget", None)
         r = run_claim(c, profile="quick", seed=seed, impl=impl, max_examples=claim_examples)
+        if found.get("over_budget"):  # cut short: neither held nor broken
+            res.claims_not_run.append(c.id)
+            continue
         checked.append(c.id)
         if not r.passed:
             if not found.get("call_failed"):  # the implementation raised or hung: it broke the call, not the claim

@@ -619,7 +619,7 @@ def _dpo_mean_tokens(policy_chosen: Any, policy_rejected: Any, ref_chosen: Any, 
 def family(target: str) -> list[Wrong]:
     """The wrong implementations of ``target``: this module's, plus the registered mutants of its reference function."""
     from ..mutants import all_mutants
-    from .targets import get_target
+    from .table import get_target
 
     t = get_target(target)
     out = list(FAMILIES.get(target, []))
