@@ -267,6 +267,8 @@ def test_claims_auto_runs_them_only_when_a_value_is_wrong(capsys: pytest.Capture
     assert not bad.conforms and bad.claims_run and bad.claims_broken
     with pytest.raises(ValueError, match="claims"):
         check("returns", FLOAT32["returns"], claims="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="claims_budget"):
+        check("returns", FLOAT32["returns"], claims_budget=-1.0)
     spec = "verification.conformance.examples:returns"
     assert main(["diff", "returns", spec, "--examples", "5", "--claims", "always"]) == 0
     assert "hold with it in place" in capsys.readouterr().out
